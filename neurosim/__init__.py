@@ -1,0 +1,9 @@
+"""neurosim: one recurrent network, three substrates (numpy RNN, Brian2 rate network, Brian2 spiking network),
+scored on the same sequence tasks."""
+
+__version__ = "0.1.0"
+
+from . import tasks  # noqa: E402
+from .network import RateNetwork, load  # noqa: E402
+
+__all__ = ["tasks", "RateNetwork", "load", "__version__"]

@@ -1,0 +1,97 @@
+"""Input checks shared by the whole package.
+
+Every check raises ``ValueError`` or ``TypeError`` with a message that names the object and field, what was
+expected, what was received and, where there is one, the likely fix. None of them imports brian2: a Brian2
+quantity can only exist once brian2 has been imported by the caller, so we look it up in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import sys
+
+import numpy as np
+
+__all__ = ["as_seconds", "as_array", "check_finite", "check_shape", "as_rng", "check_choice", "check_positive"]
+
+
+def as_seconds(value, name: str) -> float:
+    """Return ``value`` as float seconds; accepts a number (seconds) or a Brian2 time quantity."""
+    brian2 = sys.modules.get("brian2")
+    if brian2 is not None and isinstance(value, brian2.Quantity):
+        if not brian2.have_same_dimensions(value, brian2.second):
+            raise TypeError(
+                f"{name}: expected a time (seconds or a Brian2 time such as 10*ms), "
+                f"got {value!r} with dimensions {value.dim}"
+            )
+        value = float(np.asarray(value))  # Brian2 stores quantities in SI base units
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number of seconds, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: expected a positive, finite time in seconds, got {value!r}")
+    return value
+
+
+def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool = False):
+    """Check a positive (or non-negative) number and return it as int or float."""
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        want = "an integer" if integer else "a number"
+        raise TypeError(f"{name}: expected {want}, got {type(value).__name__} {value!r}")
+    ok = value >= 0 if allow_zero else value > 0
+    if not ok or not np.isfinite(value):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}: expected a finite value {bound}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def as_array(value, name: str, *, ndim: int | None = None, dtype=None) -> np.ndarray:
+    """Convert to a numeric ndarray, rejecting objects, strings and wrong dimensionality."""
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name}: expected a numeric array, got {type(value).__name__} ({err})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
+    return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
+    """Reject NaN and inf, saying where the first one sits."""
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{name}: expected finite values, found {arr[where]} at index {where}")
+    return arr
+
+
+def check_shape(arr: np.ndarray, shape: tuple, name: str, hint: str = "") -> np.ndarray:
+    """Check ``arr.shape`` against ``shape``, where ``None`` entries match any size."""
+    ok = arr.ndim == len(shape) and all(want is None or want == got for want, got in zip(shape, arr.shape))
+    if not ok:
+        want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"{name}: expected shape {want}, got {arr.shape}" + (f"; {hint}" if hint else ""))
+    return arr
+
+
+def check_choice(value, choices, name: str) -> str:
+    """Check that ``value`` is one of ``choices`` and list them if it is not."""
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def as_rng(rng, name: str = "rng") -> np.random.Generator:
+    """An explicit generator from an int seed, a SeedSequence or a Generator; never the global state."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, np.random.SeedSequence):
+        return np.random.default_rng(rng)
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise TypeError(
+        f"{name}: expected a non-negative int seed or a numpy.random.Generator, got {type(rng).__name__} {rng!r}; "
+        "randomness in neurosim is always explicit (pass rng=0, for example)"
+    )

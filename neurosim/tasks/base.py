@@ -1,0 +1,180 @@
+"""Trials, the Task base class, the task registry and the shared metrics.
+
+A task is a small frozen dataclass (neurogym's one-class-per-task, PsychRNN's output mask). It knows its own
+timing, in seconds, and nothing about networks or substrates: no ``tau``, no hidden size, no batch size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from .._validate import as_array, as_rng, as_seconds, check_finite, check_positive, check_shape
+
+__all__ = ["Trials", "Task", "register", "names", "make", "get", "regression_metrics", "describe"]
+
+
+@dataclass(frozen=True, eq=False)
+class Trials:
+    """A batch of trials, batch first.
+
+    inputs  (B, T, n_in)   what the network receives at each step
+    targets (B, T, n_out)  what it should output
+    mask    (B, T, n_out)  1 where the step is scored, 0 elsewhere
+    dt      float          seconds per step
+    info    dict           per-trial labels (arrays of length B) and task settings
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+    dt: float
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        u = check_finite(as_array(self.inputs, "Trials.inputs", ndim=3, dtype=float), "Trials.inputs")
+        y = check_finite(as_array(self.targets, "Trials.targets", ndim=3, dtype=float), "Trials.targets")
+        B, T, _ = u.shape
+        check_shape(y, (B, T, None), "Trials.targets", "targets must have the inputs' batch and time axes")
+        m = as_array(self.mask, "Trials.mask", ndim=3, dtype=float)
+        check_shape(m, y.shape, "Trials.mask", "the mask has one entry per target")
+        if not np.all((m == 0) | (m == 1)):
+            raise ValueError("Trials.mask: expected only 0 and 1 entries")
+        object.__setattr__(self, "inputs", u)
+        object.__setattr__(self, "targets", y)
+        object.__setattr__(self, "mask", m)
+        object.__setattr__(self, "dt", as_seconds(self.dt, "Trials.dt"))
+        if not isinstance(self.info, dict):
+            raise TypeError(f"Trials.info: expected a dict, got {type(self.info).__name__}")
+
+    n_trials = property(lambda self: self.inputs.shape[0])
+    n_steps = property(lambda self: self.inputs.shape[1])
+    n_in = property(lambda self: self.inputs.shape[2])
+    n_out = property(lambda self: self.targets.shape[2])
+
+    @property
+    def t(self) -> np.ndarray:
+        """Time of each step in seconds, (T,): step k ends at (k + 1) * dt."""
+        return (np.arange(self.n_steps) + 1) * self.dt
+
+    def __len__(self) -> int:
+        return self.n_trials
+
+    def __getitem__(self, idx) -> "Trials":
+        """Select trials (an int, slice or index array); per-trial info arrays are selected alike."""
+        if isinstance(idx, (int, np.integer)):
+            idx = slice(int(idx), int(idx) + 1)
+        B = self.n_trials
+        info = {k: (v[idx] if isinstance(v, np.ndarray) and v.ndim >= 1 and len(v) == B else v)
+                for k, v in self.info.items()}
+        return Trials(self.inputs[idx], self.targets[idx], self.mask[idx], self.dt, info)
+
+
+def regression_metrics(outputs: np.ndarray, trials: Trials) -> dict:
+    """MSE, NRMSE (RMSE over the targets' standard deviation) and R^2 over the scored entries."""
+    m = trials.mask.astype(bool)
+    err = (outputs - trials.targets)[m]
+    tgt = trials.targets[m]
+    mse = float(np.mean(err**2))
+    var = float(np.var(tgt))
+    return {
+        "mse": mse,
+        "nrmse": float(np.sqrt(mse / var)) if var > 0 else float("inf"),
+        "r2": 1.0 - mse / var if var > 0 else float("-inf"),
+    }
+
+
+@dataclass(frozen=True)
+class Task:
+    """Base class. Subclasses set ``name``, ``description``, ``n_in``, ``n_out`` and implement ``_sample``.
+
+    Times are in seconds and are rounded to whole steps of ``dt`` by :meth:`steps`.
+    """
+
+    dt: float = 0.01
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    citation: ClassVar[str] = ""
+    kind: ClassVar[str] = "regression"  # "regression" scores MSE/NRMSE/R^2; "decision" adds accuracy
+    n_in: ClassVar[int] = 0
+    n_out: ClassVar[int] = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "dt", as_seconds(self.dt, f"{type(self).__name__}.dt"))
+
+    def steps(self, seconds: float, name: str = "duration", minimum: int = 1) -> int:
+        """Round a duration in seconds to a whole number of steps of dt (at least ``minimum``)."""
+        n = int(round(float(seconds) / self.dt))
+        if n < minimum:
+            raise ValueError(
+                f"{type(self).__name__}.{name}: {seconds} s is {n} steps of dt = {self.dt} s, need at least "
+                f"{minimum}; use a smaller dt or a longer {name}"
+            )
+        return n
+
+    def sample(self, n_trials: int, rng=0) -> Trials:
+        """Draw ``n_trials`` trials; the same ``rng`` seed gives the same trials."""
+        n_trials = check_positive(n_trials, f"{type(self).__name__}.sample n_trials", integer=True)
+        trials = self._sample(n_trials, as_rng(rng))
+        check_shape(trials.inputs, (n_trials, None, self.n_in), f"{self.name}.inputs")
+        check_shape(trials.targets, (n_trials, None, self.n_out), f"{self.name}.targets")
+        return trials
+
+    def _sample(self, n_trials: int, rng: np.random.Generator) -> Trials:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def score(self, outputs, trials: Trials) -> dict:
+        """The task's natural metrics for ``outputs`` (B, T, n_out) on ``trials``."""
+        outputs = as_array(outputs, f"{self.name}.score outputs", ndim=3, dtype=float)
+        check_shape(outputs, trials.targets.shape, f"{self.name}.score outputs",
+                    "outputs must match trials.targets")
+        return self._score(outputs, trials)
+
+    def _score(self, outputs: np.ndarray, trials: Trials) -> dict:
+        return regression_metrics(outputs, trials)
+
+    def params(self) -> dict:
+        """The task's settings as a plain dict (for specs, reports and saved models)."""
+        return dataclasses.asdict(self)
+
+
+_REGISTRY: dict[str, type[Task]] = {}
+
+
+def register(cls: type[Task]) -> type[Task]:
+    """Class decorator: add a task to the registry under ``cls.name``."""
+    if not cls.name or cls.name in _REGISTRY:
+        raise ValueError(f"task name {cls.name!r} is empty or already registered")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def names() -> list[str]:
+    """The registered task names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> type[Task]:
+    """The task class registered under ``name``; an unknown name lists the known ones."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(names())}")
+    return _REGISTRY[name]
+
+
+def make(name: str, **params) -> Task:
+    """Build the task ``name`` with ``params``; an unknown parameter lists the allowed ones."""
+    cls = get(name)
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(f"task {name!r}: unknown parameter(s) {unknown}; allowed: {allowed}")
+    return cls(**params)
+
+
+def describe() -> dict[str, str]:
+    """Task name -> one-line description."""
+    return {n: _REGISTRY[n].description for n in names()}
