@@ -7,3 +7,7 @@ from . import tasks  # noqa: E402
 from .network import RateNetwork, load  # noqa: E402
 
 __all__ = ["tasks", "RateNetwork", "load", "__version__"]
+
+from . import ann  # noqa: E402
+
+__all__ += ["ann"]

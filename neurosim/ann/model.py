@@ -1,0 +1,141 @@
+"""The artificial RNN substrate: forward pass, readout, losses and exact gradients for any cell.
+
+A cell module (``rnn``, and the gated cells) provides ``run(net, inputs, noise) -> cache`` with ``cache.S``
+(T, B, H), the sequence the readout sees, and ``backward(net, cache, dS) -> grads`` of its own parameters.
+This module adds what every cell shares: the readout ``y_t = g(W_out s_t + b_out)``, dropout on the
+hidden-to-output path, the masked loss, and L2 penalties on weights and rates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import activations
+from .._validate import as_array, as_rng, check_finite, check_positive, check_shape
+from ..tasks import Trials
+from . import losses, rnn
+
+CELLS = {"rnn": rnn}
+WEIGHTS_L2 = ("W_in", "W_rec", "W_out", "W_ih", "W_hh")  # penalised by l2; biases are not
+
+
+def register_cell(name: str, module) -> None:
+    """Make a cell module (with ``run`` and ``backward``) available to nets whose ``cell`` is ``name``."""
+    CELLS[name] = module
+
+
+def _cell(net):
+    cell = getattr(net, "cell", None)
+    if cell not in CELLS:
+        raise TypeError(f"expected a neurosim network (cell one of {sorted(CELLS)}), got {type(net).__name__}")
+    return CELLS[cell]
+
+
+def _inputs(net, inputs, name="inputs") -> np.ndarray:
+    u = check_finite(as_array(inputs, name, ndim=3), name)
+    check_shape(u, (None, None, net.n_in), name,
+                f"the network has n_in = {net.n_in} inputs; build it with n_in = task.n_in")
+    return np.ascontiguousarray(u.transpose(1, 0, 2), dtype=net.dtype)  # (T, B, n_in)
+
+
+def noise(net, n_trials: int, n_steps: int, rng) -> np.ndarray | None:
+    """One Euler-Maruyama noise realization, (B, T, N): sqrt(2 alpha) sigma xi, xi ~ N(0, 1).
+
+    The same array fed to the ANN and to the Brian2 rate network makes them agree to round-off ("matched"
+    noise). Returns None for a noiseless network.
+    """
+    sigma = getattr(net, "sigma", 0.0)
+    if not sigma:
+        return None
+    xi = as_rng(rng).standard_normal((n_trials, n_steps, net.n_rec))
+    return (np.sqrt(2.0 * net.alpha) * sigma * xi).astype(net.dtype)
+
+
+def _noise_tm(net, noise_bt, B, T):
+    if noise_bt is None:
+        return None
+    n = check_shape(as_array(noise_bt, "noise", ndim=3), (B, T, net.n_rec), "noise",
+                    "noise is (n_trials, n_steps, n_rec); make it with neurosim.ann.noise")
+    return np.ascontiguousarray(n.transpose(1, 0, 2), dtype=net.dtype)
+
+
+def _resolve_noise(net, B, T, noise_bt, rng):
+    if noise_bt is None and getattr(net, "sigma", 0.0):
+        if rng is None:
+            raise ValueError(f"{type(net).__name__}.sigma = {net.sigma} > 0: pass rng= (a seed) or noise= so that "
+                             "the noise is explicit and reproducible")
+        noise_bt = noise(net, B, T, rng)
+    return _noise_tm(net, noise_bt, B, T)
+
+
+def forward(net, inputs, *, noise=None, rng=None):
+    """Run the network on ``inputs`` (B, T, n_in); returns ``(states, outputs)``, (B, T, N) and (B, T, n_out).
+
+    ``states`` is the integrated variable (r in the rate form, x in the current form, h for gated cells).
+    A noisy network (sigma > 0) takes either a noise array from :func:`noise` or an ``rng``.
+    """
+    u = _inputs(net, inputs)
+    T, B, _ = u.shape
+    cache = _cell(net).run(net, u, _resolve_noise(net, B, T, noise, rng))
+    z = cache.S @ net.W_out.T + net.b_out  # (T, B, n_out)
+    y = activations.output(z, net.output_activation)
+    return cache.states.transpose(1, 0, 2), y.transpose(1, 0, 2)
+
+
+def loss_and_grads(net, trials: Trials, *, loss: str | None = None, l2: float = 0.0, l2_rate: float = 0.0,
+                   dropout: float = 0.0, noise=None, rng=None):
+    """The masked loss on ``trials`` and its exact gradient (BPTT) for every trainable field of ``net``.
+
+    loss: "mse" (default) or "ce" (softmax cross-entropy; the default for a softmax readout).
+    l2: weight on the sum of squared weights; l2_rate: weight on the mean squared rate (readout source).
+    dropout: probability of dropping each hidden-to-output activation (inverted dropout; needs ``rng``).
+    Returns ``(loss, grads)`` with ``grads`` a dict field name -> array of that field's shape. Gradients of
+    masked connections are zero.
+    """
+    if not isinstance(trials, Trials):
+        raise TypeError(f"loss_and_grads: expected Trials, got {type(trials).__name__}")
+    loss = loss or ("ce" if net.output_activation == "softmax" else "mse")
+    loss_fn = losses.get(loss)
+    l2 = check_positive(l2, "l2", allow_zero=True)
+    l2_rate = check_positive(l2_rate, "l2_rate", allow_zero=True)
+    dropout = check_positive(dropout, "dropout", allow_zero=True)
+    if dropout >= 1:
+        raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout}")
+    check_shape(trials.targets, (None, None, net.n_out), "trials.targets",
+                f"the network has n_out = {net.n_out} outputs; build it with n_out = task.n_out")
+    u = _inputs(net, trials.inputs, "trials.inputs")
+    T, B, _ = u.shape
+    cell = _cell(net)
+    cache = cell.run(net, u, _resolve_noise(net, B, T, noise, rng))
+    S = cache.S  # (T, B, H)
+    if dropout:
+        if rng is None:
+            raise ValueError("dropout > 0 needs rng= for its random masks")
+        keep = (as_rng(rng).random(S.shape) >= dropout).astype(net.dtype) / (1.0 - dropout)
+        S_out = S * keep
+    else:
+        S_out = S
+    z = S_out @ net.W_out.T + net.b_out  # (T, B, n_out)
+    y = activations.output(z, net.output_activation)
+    target = np.ascontiguousarray(trials.targets.transpose(1, 0, 2), dtype=net.dtype)
+    mask = np.ascontiguousarray(trials.mask.transpose(1, 0, 2), dtype=net.dtype)
+    value, dz = loss_fn(y, target, mask, net.output_activation)  # dz (T, B, n_out)
+    H = S.shape[-1]
+    dz2 = dz.reshape(T * B, -1)
+    grads = {"W_out": dz2.T @ S_out.reshape(T * B, H), "b_out": dz2.sum(axis=0)}
+    dS = dz @ net.W_out  # (T, B, H)
+    if dropout:
+        dS *= keep
+    if l2_rate:
+        value += l2_rate * float(np.mean(S * S))
+        dS += (2.0 * l2_rate / S.size) * S
+    grads.update(cell.backward(net, cache, dS))
+    if l2:
+        for k in WEIGHTS_L2:
+            if k in grads:
+                W = getattr(net, k)
+                value += l2 * float(np.sum(W * W))
+                grads[k] = grads[k] + 2.0 * l2 * W
+    if getattr(net, "mask", None) is not None:
+        grads["W_rec"] = grads["W_rec"] * net.mask
+    return value, {k: np.asarray(grads[k], dtype=net.dtype) for k in net.trainable}
