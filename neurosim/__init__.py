@@ -11,3 +11,7 @@ __all__ = ["tasks", "RateNetwork", "load", "__version__"]
 from . import ann  # noqa: E402
 
 __all__ += ["ann"]
+
+from .train import History, train  # noqa: E402
+
+__all__ += ["train", "History"]
