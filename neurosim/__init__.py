@@ -12,6 +12,6 @@ from . import ann  # noqa: E402
 
 __all__ += ["ann"]
 
-from .train import History, train  # noqa: E402
+from .training import History, train  # noqa: E402
 
 __all__ += ["train", "History"]

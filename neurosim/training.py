@@ -1,4 +1,4 @@
-"""Training by backpropagation through time: optimizers, the training loop and its history.
+"""Training by backpropagation through time (``neurosim.train`` is the function :func:`train` here): optimizers, the training loop and its history.
 
 Optimizers are ``(init, update)`` pairs of pure functions (as in optax): ``init(params) -> state`` and
 ``update(grads, state, params, **hyper) -> (new_params, new_state)``. The loop samples data, asks
@@ -171,8 +171,9 @@ def train(net, data: Task | Trials, steps: int = 1000, *, optimizer: str = "adam
             if len(order) < batch_size:
                 order = np.concatenate([order, data_rng.permutation(train_set.n_trials)])
             batch, order = train_set[order[:batch_size]], order[batch_size:]
-        value, grads = ann.loss_and_grads(net, batch, dropout=dropout, rng=noise_rng, **loss_kw)
-        grads, norm = clip_by_global_norm(grads, clip)
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are caught just below
+            value, grads = ann.loss_and_grads(net, batch, dropout=dropout, rng=noise_rng, **loss_kw)
+            grads, norm = clip_by_global_norm(grads, clip)
         if not (np.isfinite(value) and np.isfinite(norm)):
             history.stopped = (f"non-finite {'loss' if not np.isfinite(value) else 'gradient'} at step {step}; "
                                "returned the last finite network (try a smaller lr, clip, or g)")
