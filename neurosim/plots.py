@@ -31,7 +31,8 @@ def loss_curve(history, ax=None):
 
 
 def outputs_vs_targets(trials, outputs, *, n_trials: int = 3, axes=None, labels=None):
-    """Outputs (solid) against targets (dashed) for the first ``n_trials`` trials, one row per output channel.
+    """Inputs (top row), then outputs (solid) against targets (dashed) for the first ``n_trials`` trials, one
+    row per output channel.
 
     ``outputs`` is one array (B, T, n_out) or a dict label -> array, to overlay several substrates.
     Unscored target steps are drawn faint.
@@ -39,12 +40,16 @@ def outputs_vs_targets(trials, outputs, *, n_trials: int = 3, axes=None, labels=
     series = outputs if isinstance(outputs, dict) else {labels or "output": outputs}
     n_out, n = trials.n_out, min(n_trials, trials.n_trials)
     if axes is None:
-        axes = np.atleast_2d(_axes(None, nrows=n_out, ncols=n, figsize=(3.2 * n, 1.8 * n_out + 0.6),
+        axes = np.atleast_2d(_axes(None, nrows=n_out + 1, ncols=n, figsize=(3.2 * n, 1.6 * (n_out + 1) + 0.6),
                                    sharex=True, squeeze=False))
     t = trials.t
     for i in range(n):
+        axes[0, i].plot(t, trials.inputs[i], lw=0.8)
+        axes[0, i].set_title(f"trial {i}", fontsize=9)
+        if i == 0:
+            axes[0, i].set_ylabel("inputs")
         for k in range(n_out):
-            ax = axes[k, i]
+            ax = axes[k + 1, i]
             scored = trials.mask[i, :, k] > 0
             ax.plot(t, np.where(scored, trials.targets[i, :, k], np.nan), "k--", lw=1.2, label="target")
             ax.plot(t, np.where(scored, np.nan, trials.targets[i, :, k]), "k--", lw=0.6, alpha=0.25)
@@ -52,11 +57,9 @@ def outputs_vs_targets(trials, outputs, *, n_trials: int = 3, axes=None, labels=
                 ax.plot(t, y[i, :, k], lw=1.0, label=label)
             if i == 0:
                 ax.set_ylabel(f"output {k}")
-            if k == 0:
-                ax.set_title(f"trial {i}", fontsize=9)
             if k == n_out - 1:
                 ax.set_xlabel("time (s)")
-    axes[0, 0].legend(frameon=False, fontsize=7)
+    axes[1, 0].legend(frameon=False, fontsize=7)
     return axes
 
 
