@@ -9,8 +9,9 @@ from .network import RateNetwork, load  # noqa: E402
 __all__ = ["tasks", "RateNetwork", "load", "__version__"]
 
 from . import ann  # noqa: E402
+from .ann import GatedNetwork  # noqa: E402  (LSTM and GRU)
 
-__all__ += ["ann"]
+__all__ += ["ann", "GatedNetwork"]
 
 from .training import History, train  # noqa: E402
 

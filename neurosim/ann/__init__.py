@@ -1,6 +1,16 @@
-"""The artificial (numpy) RNN substrate: forward pass and exact BPTT gradients."""
+"""The artificial (numpy) RNN substrate: forward pass and exact BPTT gradients.
 
-from . import losses
+Cells: ``rnn`` (the Elman/leaky RNN of :class:`neurosim.RateNetwork`), ``lstm`` and ``gru``
+(:class:`GatedNetwork`). Weight interchange with PyTorch and Keras: :mod:`neurosim.ann.interchange`.
+"""
+
+from . import gru, losses, lstm
+from .gated import GatedNetwork
 from .model import forward, loss_and_grads, noise, register_cell
 
-__all__ = ["forward", "loss_and_grads", "noise", "losses", "register_cell"]
+register_cell("lstm", lstm)
+register_cell("gru", gru)
+
+from . import interchange  # noqa: E402
+
+__all__ = ["forward", "loss_and_grads", "noise", "losses", "register_cell", "GatedNetwork", "interchange"]

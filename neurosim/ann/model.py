@@ -13,7 +13,7 @@ import numpy as np
 from .. import activations
 from .._validate import as_array, as_rng, check_finite, check_positive, check_shape
 from ..tasks import Trials
-from . import losses, rnn
+from . import _buffers, losses, rnn
 
 CELLS = {"rnn": rnn}
 WEIGHTS_L2 = ("W_in", "W_rec", "W_out", "W_ih", "W_hh")  # penalised by l2; biases are not
@@ -68,6 +68,14 @@ def _resolve_noise(net, B, T, noise_bt, rng):
     return _noise_tm(net, noise_bt, B, T)
 
 
+def _readout(net, S: np.ndarray) -> np.ndarray:
+    """z_t = W_out s_t + b_out for all steps: one (T B, H) x (H, n_out) product. S (T, B, H) -> (T, B, n_out)."""
+    T, B, H = S.shape
+    z = S.reshape(T * B, H) @ net.W_out.T
+    z += net.b_out
+    return z.reshape(T, B, -1)
+
+
 def forward(net, inputs, *, noise=None, rng=None):
     """Run the network on ``inputs`` (B, T, n_in); returns ``(states, outputs)``, (B, T, N) and (B, T, n_out).
 
@@ -77,8 +85,7 @@ def forward(net, inputs, *, noise=None, rng=None):
     u = _inputs(net, inputs)
     T, B, _ = u.shape
     cache = _cell(net).run(net, u, _resolve_noise(net, B, T, noise, rng))
-    z = cache.S @ net.W_out.T + net.b_out  # (T, B, n_out)
-    y = activations.output(z, net.output_activation)
+    y = activations.output(_readout(net, cache.S), net.output_activation)  # (T, B, n_out)
     return cache.states.transpose(1, 0, 2), y.transpose(1, 0, 2)
 
 
@@ -111,24 +118,26 @@ def loss_and_grads(net, trials: Trials, *, loss: str | None = None, l2: float = 
     if dropout:
         if rng is None:
             raise ValueError("dropout > 0 needs rng= for its random masks")
-        keep = (as_rng(rng).random(S.shape) >= dropout).astype(net.dtype) / (1.0 - dropout)
-        S_out = S * keep
+        draws = as_rng(rng).random(out=_buffers.empty(S.shape, np.float64))
+        keep = np.greater_equal(draws, dropout, out=_buffers.empty(S.shape, net.dtype))
+        keep *= 1.0 / (1.0 - dropout)  # inverted dropout: kept units are scaled up
+        S_out = np.multiply(S, keep, out=_buffers.empty(S.shape, net.dtype))
     else:
         S_out = S
-    z = S_out @ net.W_out.T + net.b_out  # (T, B, n_out)
-    y = activations.output(z, net.output_activation)
+    y = activations.output(_readout(net, S_out), net.output_activation)  # (T, B, n_out)
     target = np.ascontiguousarray(trials.targets.transpose(1, 0, 2), dtype=net.dtype)
     mask = np.ascontiguousarray(trials.mask.transpose(1, 0, 2), dtype=net.dtype)
     value, dz = loss_fn(y, target, mask, net.output_activation)  # dz (T, B, n_out)
     H = S.shape[-1]
-    dz2 = dz.reshape(T * B, -1)
+    dz2 = dz.reshape(T * B, -1)  # (T B, n_out)
     grads = {"W_out": dz2.T @ S_out.reshape(T * B, H), "b_out": dz2.sum(axis=0)}
-    dS = dz @ net.W_out  # (T, B, H)
+    dS = _buffers.empty((T, B, H), net.dtype)  # dL/dS_t from the readout
+    np.matmul(dz2, net.W_out, out=dS.reshape(T * B, H))
     if dropout:
         dS *= keep
     if l2_rate:
-        value += l2_rate * float(np.mean(S * S))
-        dS += (2.0 * l2_rate / S.size) * S
+        value += l2_rate * float(np.vdot(S, S)) / S.size  # mean squared rate
+        dS += np.multiply(S, 2.0 * l2_rate / S.size, out=_buffers.empty(S.shape, S.dtype))
     grads.update(cell.backward(net, cache, dS))
     if l2:
         for k in WEIGHTS_L2:
