@@ -112,3 +112,18 @@ def test_bad_training_arguments():
         ns.ann.noise(_net(sigma=0.1), 2, 5, rng="seed")
     with pytest.raises(ValueError, match=r"sigma = 0.1 > 0: pass rng="):
         ns.ann.forward(_net(sigma=0.1), np.zeros((1, 3, 3)))
+
+
+def test_an_all_zero_mask_cannot_be_scored():
+    task = ns.tasks.make("adding")
+    trials = task.sample(2, rng=0)
+    empty = Trials(trials.inputs, trials.targets, np.zeros_like(trials.mask), trials.dt)
+    with pytest.raises(ValueError, match=r"Trials\.mask: no entry is scored"):
+        task.score(trials.targets, empty)
+
+
+def test_task_steps_round_halves_up_and_absorb_float_error():
+    task = ns.tasks.make("adding", dt=0.01)
+    assert task.steps(0.025) == 3 and task.steps(0.3) == 30 and task.steps(0.0149) == 1
+    with pytest.raises(ValueError, match=r"Adding\.cue: 0\.001 s is 0 steps"):
+        task.steps(0.001, name="cue")

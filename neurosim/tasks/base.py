@@ -76,6 +76,8 @@ class Trials:
 def regression_metrics(outputs: np.ndarray, trials: Trials) -> dict:
     """MSE, NRMSE (RMSE over the targets' standard deviation) and R^2 over the scored entries."""
     m = trials.mask.astype(bool)
+    if not m.any():
+        raise ValueError("Trials.mask: no entry is scored (the mask is all zero), so there is nothing to score")
     err = (outputs - trials.targets)[m]
     tgt = trials.targets[m]
     mse = float(np.mean(err**2))
@@ -105,10 +107,17 @@ class Task:
 
     def __post_init__(self):
         object.__setattr__(self, "dt", as_seconds(self.dt, f"{type(self).__name__}.dt"))
+        for f in dataclasses.fields(self):  # lists (e.g. from TOML) become tuples: tasks stay hashable
+            if isinstance(getattr(self, f.name), list):
+                object.__setattr__(self, f.name, tuple(getattr(self, f.name)))
 
     def steps(self, seconds: float, name: str = "duration", minimum: int = 1) -> int:
-        """Round a duration in seconds to a whole number of steps of dt (at least ``minimum``)."""
-        n = int(round(float(seconds) / self.dt))
+        """Round a duration in seconds to the nearest whole number of steps of dt (at least ``minimum``).
+
+        Halves round up, and a relative tolerance of 1e-9 absorbs float error (0.3 / 0.1 is 2.9999999999999996,
+        which is 3 steps).
+        """
+        n = int(np.floor(float(seconds) / self.dt + 0.5 + 1e-9))
         if n < minimum:
             raise ValueError(
                 f"{type(self).__name__}.{name}: {seconds} s is {n} steps of dt = {self.dt} s, need at least "
@@ -122,6 +131,9 @@ class Task:
         trials = self._sample(n_trials, as_rng(rng))
         check_shape(trials.inputs, (n_trials, None, self.n_in), f"{self.name}.inputs")
         check_shape(trials.targets, (n_trials, None, self.n_out), f"{self.name}.targets")
+        check_shape(trials.mask, trials.targets.shape, f"{self.name}.mask")
+        if trials.dt != self.dt:
+            raise ValueError(f"{self.name}: sampled trials have dt = {trials.dt} s, expected the task's {self.dt} s")
         return trials
 
     def _sample(self, n_trials: int, rng: np.random.Generator) -> Trials:  # pragma: no cover - abstract
