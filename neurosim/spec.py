@@ -75,6 +75,24 @@ SCHEMA = {
     },
 }
 GATED_NETWORK_KEYS = ("cell", "n_rec", "output_activation", "dtype")
+CALIBRATION_KEYS = ("lambdas", "calibration_trials")  # [spiking] keys that configure the lambda calibration
+
+
+def _spiking_schema() -> dict:
+    """[spiking]: the keyword arguments of :func:`neurosim.to_spiking`, plus the calibration settings."""
+    import inspect
+
+    from .spiking import SYNAPSES, to_spiking
+
+    schema = {}
+    for name, p in inspect.signature(to_spiking).parameters.items():
+        if p.kind is not p.KEYWORD_ONLY or name == "warn":
+            continue
+        schema[name] = Key(STR, p.default, choices=SYNAPSES) if name == "synapse" else Key(NUM, p.default)
+    schema["lam"] = Key(NUM, None, low=0)
+    schema["lambdas"] = Key((list,), None)
+    schema["calibration_trials"] = Key(INT, 32, low=0)
+    return schema
 SECTIONS = ("task", "network", "training", "spiking")
 
 
@@ -96,11 +114,13 @@ def _type_name(key: Key) -> str:
     return {NUM: "a number", INT: "an integer", STR: "a string", BOOL: "true or false"}.get(key.types, "a value")
 
 
-def _section(spec: dict, name: str, source: str, allowed: tuple | None = None) -> dict:
+def _section(spec: dict, name: str, source: str, allowed: tuple | None = None, schema: dict | None = None,
+             defaults: bool = True) -> dict:
+    """Check table ``name`` against its schema; fill in defaults (unless ``defaults=False``)."""
     table = spec.get(name, {})
     if not isinstance(table, dict):
         raise SpecError(f"{source}: [{name}] must be a table, got {type(table).__name__}")
-    schema = SCHEMA[name]
+    schema = schema or SCHEMA[name]
     allowed = allowed or tuple(schema)
     unknown = sorted(set(table) - set(allowed))
     if unknown:
@@ -112,7 +132,7 @@ def _section(spec: dict, name: str, source: str, allowed: tuple | None = None) -
             out[k] = _check_value(f"{source}: [{name}] {k}", table[k], key)
         elif key.required:
             raise SpecError(f"{source}: [{name}] is missing the required key {k!r}")
-        else:
+        elif defaults:
             out[k] = key.default
     return out
 
@@ -162,6 +182,12 @@ class ModelSpec:
         kw["rng"] = t["seed"]
         return kw
 
+    def spiking_settings(self) -> tuple[dict, dict]:
+        """``[spiking]`` split into :func:`neurosim.to_spiking` arguments and calibration settings."""
+        convert = {k: v for k, v in self.spiking.items() if k not in CALIBRATION_KEYS}
+        calibrate = {k: v for k, v in self.spiking.items() if k in CALIBRATION_KEYS}
+        return convert, calibrate
+
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d.pop("path")
@@ -189,9 +215,14 @@ def parse_spec(spec: dict, source: str = "spec", name: str | None = None, path: 
     cell = raw_net.get("cell", "rnn") if isinstance(raw_net, dict) else "rnn"
     network = _section(spec, "network", source, None if cell == "rnn" else GATED_NETWORK_KEYS)
     training = _section(spec, "training", source)
-    spiking = spec.get("spiking", {})
-    if not isinstance(spiking, dict):
-        raise SpecError(f"{source}: [spiking] must be a table, got {type(spiking).__name__}")
+    spiking = {}
+    if "spiking" in spec:  # only the keys given: to_spiking and the calibration keep their own defaults
+        spiking = _section(spec, "spiking", source, schema=_spiking_schema(), defaults=False)
+        lambdas = spiking.get("lambdas")
+        if lambdas is not None and not (lambdas and all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                                                        and v > 0 for v in lambdas)):
+            raise SpecError(f"{source}: [spiking] lambdas: expected a non-empty list of positive rates in Hz, "
+                            f"got {lambdas!r}")
     result = ModelSpec(name=name or "model", task=dict(task), network=network, training=training,
                        spiking=dict(spiking), path=path)
     try:

@@ -39,6 +39,11 @@ BAD_SPECS = [
     (_with("task", bits=4), r"\[task\] task 'flip_flop': unknown parameter\(s\) \['bits'\]"),
     (_with("task", dt=-0.01), r"\[task\] .*dt"),
     ({**GOOD, "network": [1, 2]}, r"\[network\] must be a table"),
+    ({**GOOD, "spiking": {"lamda": 30.0}}, r"unknown key\(s\) \['lamda'\] in \[spiking\]; allowed keys: \['lam'"),
+    ({**GOOD, "spiking": {"lam": -1.0}}, r"\[spiking\] lam: expected a value > 0"),
+    ({**GOOD, "spiking": {"synapse": "triple"}}, r"\[spiking\] synapse: expected one of \['single', 'double'\]"),
+    ({**GOOD, "spiking": {"lambdas": [0.0, 30.0]}}, r"\[spiking\] lambdas: expected a non-empty list of positive"),
+    ({**GOOD, "spiking": {"tau_m": "10 ms"}}, r"\[spiking\] tau_m: expected a number, got str"),
 ]
 
 
