@@ -16,3 +16,7 @@ __all__ += ["ann", "GatedNetwork"]
 from .training import History, train  # noqa: E402
 
 __all__ += ["train", "History"]
+
+from .spiking import SpikingNetwork, to_spiking  # noqa: E402
+
+__all__ += ["SpikingNetwork", "to_spiking"]
