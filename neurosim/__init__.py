@@ -17,6 +17,10 @@ from .training import History, train  # noqa: E402
 
 __all__ += ["train", "History"]
 
+from .simulate import Result, simulate  # noqa: E402
+
+__all__ += ["simulate", "Result"]
+
 from .spiking import SpikingNetwork, to_spiking  # noqa: E402
 
 __all__ += ["SpikingNetwork", "to_spiking"]

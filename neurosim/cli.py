@@ -68,6 +68,72 @@ def cmd_train(args) -> int:
     return 0
 
 
+# -- neurosim simulate ---------------------------------------------------------------------------------------
+
+def _model_and_task(path: str, task_name: str | None):
+    """(net, task, name) from a model spec (its weights beside it) or from saved weights (+ --task)."""
+    from . import load, tasks
+    from .spec import load_spec
+
+    if path.endswith(".toml"):
+        spec = load_spec(path)
+        base = spec.weights_path
+        if not os.path.exists(base + ".json"):
+            raise FileNotFoundError(f"simulate {path}: no trained weights at {base}.json/.npz; train them first "
+                                    f"(neurosim train {path} --out DIR) and copy DIR/model.* to {base}.*, or pass "
+                                    "the weights path DIR/model with --task")
+        task = spec.make_task() if task_name is None else tasks.make(task_name, dt=spec.make_task().dt)
+        return load(base), task, spec.name
+    net = load(path)
+    if task_name is not None:
+        return net, tasks.make(task_name, dt=net.dt), os.path.basename(path.removesuffix(".json"))
+    metrics = os.path.join(os.path.dirname(os.path.abspath(path)), "metrics.json")
+    if not os.path.exists(metrics):
+        raise ValueError(f"simulate {path}: which task? pass --task NAME (known: {', '.join(tasks.names())}); "
+                         "weights written by `neurosim train` carry it in metrics.json beside them")
+    with open(metrics) as fh:
+        saved = json.load(fh)["spec"]  # ModelSpec.to_dict(), written by `neurosim train`
+    task = dict(saved["task"])
+    return net, tasks.make(task.pop("name"), **task), saved.get("name", "model")
+
+
+def cmd_simulate(args) -> int:
+    from . import plots
+    from .simulate import CompilerError, simulate
+
+    net, task, name = _model_and_task(args.model, args.task)
+    out = _out_dir(args.out or f"simulate-{name}-{args.substrate}", args.force)
+    trials = task.sample(args.trials, rng=args.seed)
+    options = dict(device=args.device, target=args.target, coupling=args.coupling, noise=args.noise, rng=args.seed)
+    if args.sim_dt is not None:
+        options["sim_dt"] = net.dt / args.sim_dt
+    ann = simulate(net, trials, "ann", noise=args.noise, rng=args.seed)
+    try:
+        res = simulate(net, trials, args.substrate, **options)
+    except CompilerError as err:
+        print(f"neurosim simulate: error: {err} (on the command line: --target numpy)", file=sys.stderr)
+        return 2
+    diff = ann.max_abs_diff(res)
+    scores = {"ann": task.score(ann.outputs, trials), args.substrate: task.score(res.outputs, trials)}
+    how = ", ".join(f"{k} {res.metadata[k]}" for k in ("device", "target", "coupling", "substeps")
+                    if k in res.metadata)
+    print(f"{name}: task {task.name}, {trials.n_trials} trials of {trials.n_steps} steps; "
+          f"substrate {args.substrate} ({how})")
+    for label, sc in scores.items():
+        print(f"  score {label:<8} " + ", ".join(f"{k} = {v:.6g}" for k, v in sc.items() if np.isscalar(v)))
+    print(f"  max |outputs_ann - outputs_{args.substrate}| = {diff['outputs']:.3e}; "
+          f"max |states difference| = {diff['states']:.3e}")
+    print(f"  {args.substrate}: build {res.build_time:.2f} s, run {res.run_time:.3f} s; ann run {ann.run_time:.3f} s")
+    fig_path = plots.save(plots.substrate_overlay(ann, res, trials), os.path.join(out, "overlay.png"))
+    _json(os.path.join(out, "metrics.json"), {
+        "model": name, "task": task.name, "trials": trials.n_trials, "seed": args.seed, "substrate": args.substrate,
+        "scores": scores, "max_abs_diff": diff, "metadata": res.metadata,
+        "build_time": res.build_time, "run_time": res.run_time, "ann_run_time": ann.run_time,
+    })
+    print(f"wrote {fig_path} and {os.path.join(out, 'metrics.json')}")
+    return 0
+
+
 # -- the parser ------------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +158,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("simulate", help="run a trained network on a Brian2 substrate and compare it with the ANN",
+                       description="Run a network on a substrate (default: Brian2 rate neurons) and on the ANN, on "
+                                   "the same trials; print both task scores and their largest deviation, and write "
+                                   "a figure overlaying the two (a few units, the outputs, the difference).")
+    p.add_argument("model", metavar="WEIGHTS_OR_SPEC",
+                   help="a model spec (models/NAME.toml, weights beside it) or saved weights (DIR/model)")
+    p.add_argument("--substrate", default="rate", help="substrate to compare with the ANN (default: rate)")
+    p.add_argument("--task", help="task name, when WEIGHTS_OR_SPEC is bare weights without metrics.json")
+    p.add_argument("--device", default="runtime", choices=("runtime", "cpp_standalone"), help="Brian2 device")
+    p.add_argument("--target", default="cython", choices=("cython", "numpy"), help="runtime code generation")
+    p.add_argument("--coupling", default=None, choices=("matmul", "synapses"),
+                   help="recurrent coupling (default: the fastest for the device)")
+    p.add_argument("--sim-dt", type=int, default=None, metavar="K", help="simulate with sim_dt = net.dt / K")
+    p.add_argument("--noise", default="matched", choices=("matched", "native"),
+                   help="noise when the network has sigma > 0: the same realization, or Brian2's own")
+    p.add_argument("--trials", type=int, default=8, help="number of trials (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the trials and the noise")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: simulate-NAME-SUBSTRATE)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
+    p.set_defaults(func=cmd_simulate)
     return parser
 
 

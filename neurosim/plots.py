@@ -75,6 +75,48 @@ def save(ax_or_axes, path: str) -> str:
     return path
 
 
+def substrate_overlay(reference, other, trials=None, *, trial: int = 0, n_units: int = 4, axes=None):
+    """The same trial on two substrates: a few units, the outputs, and their absolute difference.
+
+    ``reference`` and ``other`` are :class:`neurosim.Result` on the same trials (e.g. "ann" and "rate").
+    Row 1: ``n_units`` states, reference solid, other dashed; row 2: every output (and the target, dotted,
+    when ``trials`` is given); row 3: |reference - other| of the outputs and of all states, log scale.
+    ``axes``: three Axes to draw into (default: a new figure). Returns the three Axes.
+    """
+    if axes is None:
+        axes = _axes(None, nrows=3, ncols=1, figsize=(7, 6.5), sharex=True)
+    ax_units, ax_out, ax_diff = axes
+    t = reference.t
+    ref_label, other_label = reference.substrate, other.substrate
+    n = min(n_units, reference.states.shape[-1])
+    for k in range(n):
+        (line,) = ax_units.plot(t, reference.states[trial, :, k], lw=1.4, alpha=0.6,
+                                label=ref_label if k == 0 else None)
+        ax_units.plot(t, other.states[trial, :, k], "--", color=line.get_color(), lw=1.0,
+                      label=other_label if k == 0 else None)
+    ax_units.set_ylabel(f"state (units 0-{n - 1})")
+    ax_units.legend(frameon=False, fontsize=8)
+    ax_units.set_title(f"trial {trial}: {ref_label} (solid) and {other_label} (dashed)", fontsize=9)
+    for k in range(reference.outputs.shape[-1]):
+        (line,) = ax_out.plot(t, reference.outputs[trial, :, k], lw=1.4, alpha=0.6, label=f"output {k}")
+        ax_out.plot(t, other.outputs[trial, :, k], "--", color=line.get_color(), lw=1.0)
+        if trials is not None:
+            ax_out.plot(t, trials.targets[trial, :, k], ":", color=line.get_color(), lw=0.8)
+    ax_out.set_ylabel("outputs")
+    ax_out.legend(frameon=False, fontsize=8)
+    floor = 1e-18  # exact agreement (0) drawn at the floor of the log axis
+    d_out = np.abs(reference.outputs[trial] - other.outputs[trial]).max(axis=-1)
+    d_states = np.abs(reference.states[trial] - other.states[trial]).max(axis=-1)
+    ax_diff.semilogy(t, np.maximum(d_out, floor), lw=1.0, label="max |Δ output|")
+    ax_diff.semilogy(t, np.maximum(d_states, floor), lw=1.0, label="max |Δ state| (all units)")
+    top = max(float(d_out.max(initial=0)), float(d_states.max(initial=0)), 1e-15)
+    ax_diff.set_ylim(floor / 2, top * 10)
+    ax_diff.set_ylabel(f"|{ref_label} - {other_label}|\n(0 drawn at {floor:.0e})")
+    ax_diff.set_xlabel("time (s)")
+    ax_diff.legend(frameon=False, fontsize=8)
+    return axes
+
+
 def lambda_curve(calibration, ax=None):
     """The spiking network's score against the rate-to-spike scaling lambda (:func:`calibrate_lambda`), with
     the chosen lambda marked and the rate network's score on the same trials as a dashed line."""

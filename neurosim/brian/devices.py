@@ -1,0 +1,166 @@
+"""Brian2 devices, code-generation targets and Brian2's global state, handled in one place.
+
+Brian2 keeps global state: the active device, preferences (code-generation target, Cython cache directory,
+OpenMP threads), numpy's global random state (its runtime random numbers come from ``np.random``) and, for
+``cpp_standalone``, the project being built. :func:`session` sets all of it up for one simulation and restores
+it afterwards, whatever happens in between, so that ``simulate`` can be called many times in one process
+(tests, notebooks) and never leaks a device or a preference into the caller's own Brian2 code.
+
+Devices and targets::
+
+    device="runtime",        target="cython"   Python drives the loop; each step runs compiled Cython code
+    device="runtime",        target="numpy"    the same with numpy code: no compiler needed
+    device="cpp_standalone"                     the whole run is one generated C++ program (target is ignored)
+
+The Cython cache directory is, in order: the ``cache_dir`` argument, the environment variable
+``NEUROSIM_BRIAN_CACHE``, Brian2's default (``~/.cython/brian_extensions``). A ``cpp_standalone`` project is built
+in a fresh temporary directory (under ``cache_dir`` when one is given) and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from .._validate import check_choice
+
+__all__ = ["DEVICES", "TARGETS", "CACHE_ENV", "resolve_cache_dir", "session", "Session", "CompilerError"]
+
+DEVICES = ("runtime", "cpp_standalone")
+TARGETS = ("cython", "numpy")
+CACHE_ENV = "NEUROSIM_BRIAN_CACHE"
+
+# preferences a session may change; their values are restored when it ends
+_PREFS = ("codegen.target", "codegen.runtime.cython.cache_dir", "devices.cpp_standalone.openmp_threads")
+
+
+class CompilerError(RuntimeError):
+    """Brian2 could not compile the generated code (no working C++ compiler, or a broken toolchain)."""
+
+
+def resolve_cache_dir(path=None) -> str | None:
+    """The Cython cache directory: ``path``, else ``$NEUROSIM_BRIAN_CACHE``, else None (Brian2's default)."""
+    path = path if path is not None else os.environ.get(CACHE_ENV) or None
+    if path is None:
+        return None
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"cache_dir: expected a directory path (str), got {type(path).__name__} {path!r}")
+    path = os.path.abspath(os.fspath(path))
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+@dataclass
+class Session:
+    """What a running session knows: the device, the target, the build directory and timings (seconds)."""
+
+    device: str
+    target: str
+    cache_dir: str | None
+    directory: str | None = None  # cpp_standalone project directory (removed when the session ends)
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def standalone(self) -> bool:
+        return self.device == "cpp_standalone"
+
+    def run(self, network, duration, namespace: dict) -> float:
+        """Run ``network`` for ``duration``; return the seconds spent in the simulation loop itself.
+
+        runtime: code generation and compilation happen inside ``Network.run`` before its loop; Brian2 times
+        the loop alone. cpp_standalone: ``Network.run`` only records the run; the project is then generated and
+        compiled (``timings['compile']``) and the binary run (``timings['binary']``, which includes loading the
+        arrays); the loop time is what the binary measured.
+        """
+        import brian2
+
+        network.run(duration, namespace=namespace)
+        if not self.standalone:
+            return float(brian2.get_device()._last_run_time)
+        dev = brian2.get_device()
+        start = time.perf_counter()
+        dev.build(directory=self.directory, compile=True, run=False, with_output=False)
+        self.timings["compile"] = time.perf_counter() - start
+        start = time.perf_counter()
+        dev.run(directory=self.directory, with_output=False)
+        self.timings["binary"] = time.perf_counter() - start
+        return float(dev._last_run_time)
+
+
+def _chain(err):
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        yield err
+        err = err.__cause__ or err.__context__
+
+
+def _is_compiler_failure(err) -> bool:
+    for e in _chain(err):
+        name = type(e).__name__
+        if name in ("CompileError", "LinkError", "DistutilsExecError", "CCompilerError"):
+            return True
+        if isinstance(e, RuntimeError) and "compilation failed" in str(e):
+            return True
+    return False
+
+
+def _root_message(err) -> str:
+    *_, root = _chain(err)
+    text = str(root).strip().splitlines()
+    line = text[-1] if text else ""
+    return f"{type(root).__name__}: {line[:300]}{'...' if len(line) > 300 else ''}"
+
+
+@contextmanager
+def session(device: str = "runtime", target: str = "cython", *, cache_dir=None):
+    """Set Brian2 up for one simulation; on exit restore the device, the preferences and the random state.
+
+    Yields a :class:`Session`. ``device`` is "runtime" or "cpp_standalone", ``target`` "cython" or "numpy"
+    (runtime only). Never nest sessions.
+    """
+    check_choice(device, DEVICES, "device")
+    check_choice(target, TARGETS, "target")
+    cache = resolve_cache_dir(cache_dir)
+    import brian2
+    from brian2.devices.device import reset_device, runtime_device
+
+    prefs = brian2.prefs
+    saved = {k: prefs[k] for k in _PREFS}
+    runtime = runtime_device
+    random_state = runtime.get_random_state()  # includes numpy's global state, which Brian2's seed() sets
+    sess = Session(device, target if device == "runtime" else "cpp", cache)
+    try:
+        if cache is not None:
+            prefs["codegen.runtime.cython.cache_dir"] = cache
+        if device == "runtime":
+            prefs["codegen.target"] = target
+            brian2.set_device("runtime")
+        else:
+            # the dense coupling of the standalone device relies on a sequential neuron loop: no OpenMP
+            prefs["devices.cpp_standalone.openmp_threads"] = 0
+            sess.directory = tempfile.mkdtemp(prefix="neurosim_brian_", dir=cache)
+            brian2.set_device("cpp_standalone", build_on_run=False, directory=sess.directory)
+        try:
+            yield sess
+        except Exception as err:  # translated when it is a compiler failure, re-raised unchanged otherwise
+            if _is_compiler_failure(err):
+                where = f"device={device!r}" + (f", target={target!r}" if device == "runtime" else "")
+                raise CompilerError(
+                    f"simulate({where}): Brian2 could not compile the generated code ({_root_message(err)}). "
+                    "Check that a C++ compiler works (gcc or clang on the PATH, Python headers installed), or "
+                    "run without compiling: device='runtime', target='numpy'") from err
+            raise
+    finally:
+        if device == "cpp_standalone":
+            brian2.get_device().reinit()
+        reset_device()  # back to the device that was active before this session
+        for k, v in saved.items():
+            prefs[k] = v
+        runtime.set_random_state(random_state)
+        if sess.directory is not None:
+            shutil.rmtree(sess.directory, ignore_errors=True)
