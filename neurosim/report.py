@@ -1,0 +1,115 @@
+"""Write a :class:`neurosim.compare.Comparison` to disk: figures (PNG), report.md, report.html, metrics.json,
+and a plain-text table for the terminal."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+
+import numpy as np
+
+from . import plots
+
+__all__ = ["table", "write_report", "COLUMNS"]
+
+# (key in a row, column header, format)
+COLUMNS = [
+    ("substrate", "substrate", "{}"),
+    ("accuracy", "accuracy", "{:.3f}"),
+    ("accuracy_max_coherence", "acc. max coh.", "{:.3f}"),
+    ("mse", "MSE", "{:.3g}"),
+    ("nrmse", "NRMSE", "{:.3f}"),
+    ("r2", "R^2", "{:.3f}"),
+    ("max_dev_from_ann", "max |dev| vs ANN", "{:.2g}"),
+    ("mean_dev_from_ann", "mean |dev| vs ANN", "{:.2g}"),
+    ("cca_vs_ann", "CCA vs ANN", "{:.3f}"),
+    ("procrustes_vs_ann", "Procrustes vs ANN", "{:.3f}"),
+    ("mean_rate_hz", "mean rate (Hz)", "{:.1f}"),
+    ("lambda_hz", "lambda (Hz)", "{:g}"),
+    ("build_s", "build (s)", "{:.2f}"),
+    ("run_s", "run (s)", "{:.2f}"),
+]
+
+
+def _cells(rows):
+    cols = [c for c in COLUMNS if any(c[0] in r for r in rows)]
+    body = [[fmt.format(r[key]) if key in r else "-" for key, _, fmt in cols] for r in rows]
+    return [header for _, header, _ in cols], body
+
+
+def table(rows) -> str:
+    """The comparison table as aligned plain text."""
+    header, body = _cells(rows)
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(header)]
+    line = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body])
+
+
+def _figures(cmp, out: str) -> list[tuple[str, str]]:
+    """Draw every figure that applies; returns (file name, caption) pairs."""
+    figs = []
+    res, trials = cmp.results, cmp.trials
+    outputs = {name: r.outputs for name, r in res.items()}
+    plots.save(plots.outputs_vs_targets(trials, outputs, n_trials=3), os.path.join(out, "outputs.png"))
+    figs.append(("outputs.png", "Outputs of each substrate against the targets (dashed) on example trials."))
+    if "ann" in res and "rate" in res:
+        plots.save(plots.substrate_overlay(res["ann"], res["rate"], trials), os.path.join(out, "traces.png"))
+        figs.append(("traces.png", "The ANN (solid) and the Brian2 rate network (dashed): units, outputs, and "
+                                   "their absolute difference."))
+    if "spiking" in res:
+        spk = res["spiking"]
+        ax = plots.raster(spk.extras["spike_times"][0], spk.extras["spike_indices"][0], spk.states.shape[-1],
+                          dale=getattr(cmp.net, "dale", None))
+        ax.set_title("spiking network, trial 0", fontsize=9)
+        plots.save(ax, os.path.join(out, "raster.png"))
+        figs.append(("raster.png", "Spike raster of the LIF network on trial 0."))
+    if cmp.calibration is not None:
+        plots.save(plots.lambda_curve(cmp.calibration), os.path.join(out, "lambda.png"))
+        figs.append(("lambda.png", "Task score of the spiking network against the scaling lambda."))
+    if cmp.projections:
+        rows = {r["substrate"]: r for r in cmp.rows}
+        scores = {n: f"CCA {rows[n]['cca_vs_ann']:.2f}, Procrustes {rows[n]['procrustes_vs_ann']:.2f}"
+                  for n in cmp.projections if "cca_vs_ann" in rows[n]}
+        plots.save(plots.trajectories(cmp.projections, scores=scores), os.path.join(out, "trajectories.png"))
+        figs.append(("trajectories.png", "Hidden trajectories on the ANN's first two principal components "
+                                         "(one shared basis); alignment with the ANN in the titles."))
+    return figs
+
+
+def write_report(cmp, out: str) -> dict:
+    """Write figures, report.md, report.html and metrics.json into ``out``; returns the metrics dict."""
+    os.makedirs(out, exist_ok=True)
+    figs = _figures(cmp, out)
+    metrics = cmp.to_dict()
+    with open(os.path.join(out, "metrics.json"), "w") as fh:
+        json.dump(metrics, fh, indent=2, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o))
+        fh.write("\n")
+    header, body = _cells(cmp.rows)
+    title = f"neurosim compare: {cmp.spec.name} on {cmp.task.name}"
+    intro = (f"{cmp.trials.n_trials} held-out trials; weights: {cmp.weights or 'trained in this run'}. "
+             "Deviations and alignment are measured against the artificial RNN (ann) on the same trials.")
+    md = [f"# {title}", "", intro, "",
+          "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    md += ["| " + " | ".join(row) + " |" for row in body]
+    for name, why in cmp.skipped.items():
+        md += ["", f"**{name}** did not run: {why}."]
+    for fname, caption in figs:
+        md += ["", f"![{caption}]({fname})", "", f"*{caption}*"]
+    with open(os.path.join(out, "report.md"), "w") as fh:
+        fh.write("\n".join(md) + "\n")
+    esc = html.escape
+    rows_html = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in body)
+    skipped = "".join(f"<p><b>{esc(n)}</b> did not run: {esc(w)}.</p>" for n, w in cmp.skipped.items())
+    fig_html = "".join(f'<figure><img src="{esc(f)}" alt="{esc(c)}"><figcaption>{esc(c)}</figcaption></figure>'
+                       for f, c in figs)
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title><style>"
+            "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}img{max-width:100%}"
+            "figcaption{font-style:italic;font-size:90%}</style></head><body>"
+            f"<h1>{esc(title)}</h1><p>{esc(intro)}</p><table><tr>"
+            + "".join(f"<th>{esc(h)}</th>" for h in header) + f"</tr>{rows_html}</table>{skipped}{fig_html}"
+            "</body></html>\n")
+    with open(os.path.join(out, "report.html"), "w") as fh:
+        fh.write(page)
+    return metrics
