@@ -172,5 +172,31 @@ def _rate(net, trials: Trials, *, noise, rng, device="runtime", target="cython",
     return Result(trials.t, out.states, outputs, "rate", out.build_time, out.run_time, out.metadata)
 
 
+def _spiking(net, trials: Trials, *, noise, rng, device="runtime", target="cython", sim_dt=None,
+             cache_dir=None) -> Result:
+    """The Brian2 LIF network of a SpikingNetwork (:mod:`neurosim.spiking`, :mod:`neurosim.brian.spiking`).
+
+    states: x (current form) or r / lam (rate form); outputs: g(W_out r / lam + b_out) from the filtered spike
+    trains r. extras: ``spike_times`` and ``spike_indices`` (one array per trial: seconds and units 0..N-1),
+    ``traces`` (B, T, N) the filtered spike trains r in Hz, ``firing_rates`` (B, N) in Hz, ``lam``. The
+    membrane noise is Brian2's own, seeded from ``rng`` (noise "matched" or "native"); noise=None turns it off.
+    """
+    from .brian import spiking as brian_spiking
+    from .spiking import SpikingNetwork
+
+    if not isinstance(net, SpikingNetwork):
+        raise TypeError(f"simulate substrate 'spiking': expected a SpikingNetwork, got {type(net).__name__}; "
+                        "convert a trained rate network first: ns.simulate(ns.to_spiking(net, lam=...), trials, "
+                        "substrate='spiking')")
+    seed, v_seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
+    out = brian_spiking.run(net, trials.inputs, device=device, target=target, sim_dt=sim_dt,
+                            noise=noise is not None, seed=seed, rng=v_seed, cache_dir=cache_dir)
+    outputs = activations.output(out.r @ net.W_out_spk.T + net.b_out, net.output_activation)  # (B, T, n_out)
+    extras = {"spike_times": out.spike_times, "spike_indices": out.spike_indices, "traces": out.r,
+              "firing_rates": out.firing_rates, "lam": net.lam}
+    return Result(trials.t, out.states, outputs, "spiking", out.build_time, out.run_time, out.metadata, extras)
+
+
 register_substrate("ann", _ann)
 register_substrate("rate", _rate)
+register_substrate("spiking", _spiking)

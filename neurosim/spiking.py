@@ -283,4 +283,3 @@ def to_spiking(net: RateNetwork, *, lam: float = 40.0, synapse: str = "double", 
         v_threshold=v_threshold, bias=bias, v_scale=v_scale, sigma_v=sigma_v, dt=net.dt, sim_dt=sim_dt,
         activation=net.activation, output_activation=net.output_activation, form=net.form, dale=net.dale,
         mask=net.mask, x0=net.x0)
-
