@@ -108,8 +108,9 @@ def cmd_simulate(args) -> int:
     if args.sim_dt is not None:
         options["sim_dt"] = net.dt / args.sim_dt
     ann = simulate(net, trials, "ann", noise=args.noise, rng=args.seed)
+    run_net, calibration = _spiking_network(net, task, args) if args.substrate == "spiking" else (net, None)
     try:
-        res = simulate(net, trials, args.substrate, **options)
+        res = simulate(run_net, trials, args.substrate, **options)
     except CompilerError as err:
         print(f"neurosim simulate: error: {err} (on the command line: --target numpy)", file=sys.stderr)
         return 2
@@ -129,8 +130,84 @@ def cmd_simulate(args) -> int:
         "model": name, "task": task.name, "trials": trials.n_trials, "seed": args.seed, "substrate": args.substrate,
         "scores": scores, "max_abs_diff": diff, "metadata": res.metadata,
         "build_time": res.build_time, "run_time": res.run_time, "ann_run_time": ann.run_time,
+        **({} if calibration is None else {"lambda_calibration": {
+            "lam": calibration.lam, "metric": calibration.metric, "lambdas": calibration.lambdas,
+            "scores": calibration.scores, "rate_score": calibration.rate_score}}),
     })
     print(f"wrote {fig_path} and {os.path.join(out, 'metrics.json')}")
+    if args.substrate == "spiking":
+        _spiking_figures(res, ann, trials, run_net, calibration, out)
+    return 0
+
+
+def _spiking_network(net, task, args):
+    """``--substrate spiking``: the converted network at ``--lam``, else the spec's [spiking] lam, else at a lambda
+    calibrated on validation trials (the spec's [spiking] lambdas and calibration_trials, or the defaults)."""
+    from .calibration import DEFAULT_LAMBDAS, calibrate_lambda
+    from .spec import load_spec
+    from .spiking import to_spiking
+
+    convert, calib = load_spec(args.model).spiking_settings() if args.model.endswith(".toml") else ({}, {})
+    if args.lam is not None:
+        convert["lam"] = args.lam
+    if "lam" in convert:
+        return to_spiking(net, **convert), None
+    n_cal = calib.get("calibration_trials", 32)
+    print(f"calibrating lambda on {n_cal} validation trials (no --lam given) ...", flush=True)
+    cal = calibrate_lambda(net, task, calib.get("lambdas") or DEFAULT_LAMBDAS, n_trials=n_cal, device=args.device,
+                           target=args.target, rng=args.seed + 1, **convert)
+    print(f"  lambda = {cal.lam:g} Hz ({cal.metric} {dict(zip(cal.lambdas.tolist(), cal.scores.round(3).tolist()))})")
+    return cal.network, cal
+
+
+def _spiking_figures(res, ann, trials, snet, calibration, out: str) -> None:
+    """raster.png (trial 0), outputs.png (rate and spiking outputs against the targets), lambda.png."""
+    from . import plots
+
+    rates = res.extras["firing_rates"]
+    print(f"  spiking: lambda = {snet.lam:g} Hz, firing rates {rates.mean():.1f} Hz mean, "
+          f"{np.median(rates):.1f} Hz median, {np.mean(rates == 0):.0%} silent")
+    paths = [plots.save(plots.raster(res.extras["spike_times"][0], res.extras["spike_indices"][0], snet.n_rec,
+                                     dale=snet.dale), os.path.join(out, "raster.png")),
+             plots.save(plots.outputs_vs_targets(trials, {"rate (ann)": ann.outputs, "spiking": res.outputs}),
+                        os.path.join(out, "outputs.png"))]
+    if calibration is not None:
+        paths.append(plots.save(plots.lambda_curve(calibration), os.path.join(out, "lambda.png")))
+    print("wrote " + ", ".join(paths))
+
+
+# -- neurosim compare ----------------------------------------------------------------------------------------
+
+DEFAULT_MODEL = "perceptual_decision"
+
+
+def default_spec_path() -> str:
+    """The shipped default model spec: ``$NEUROSIM_MODELS/perceptual_decision.toml``, else the repository's
+    ``models/`` beside the package."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    models = os.environ.get("NEUROSIM_MODELS") or os.path.join(here, "models")
+    return os.path.join(models, f"{DEFAULT_MODEL}.toml")
+
+
+def cmd_compare(args) -> int:
+    from .compare import compare
+    from .report import table, write_report
+    from .spec import load_spec
+
+    spec = load_spec(args.spec or default_spec_path())
+    substrates = tuple(s.strip() for s in args.substrates.split(",") if s.strip())
+    out = _out_dir(args.out or os.path.join("runs", f"compare-{spec.name}"), args.force)
+    say = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg, flush=True))
+    start = time.perf_counter()
+    cmp = compare(spec, substrates=substrates, device=args.device, n_trials=args.trials, seed=args.seed,
+                  retrain=args.retrain, calibrate=args.calibrate, out=out, progress=not args.quiet, say=say)
+    write_report(cmp, out)
+    print(f"\n{spec.name}: task {cmp.task.name}, {cmp.trials.n_trials} held-out trials "
+          f"({time.perf_counter() - start:.1f} s in all)\n")
+    print(table(cmp.rows))
+    for name, why in cmp.skipped.items():
+        print(f"\n{name} did not run: {why}.")
+    print(f"\nwrote {out}/report.md, report.html, metrics.json and figures")
     return 0
 
 
@@ -176,9 +253,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="noise when the network has sigma > 0: the same realization, or Brian2's own")
     p.add_argument("--trials", type=int, default=8, help="number of trials (default 8)")
     p.add_argument("--seed", type=int, default=0, help="seed of the trials and the noise")
+    p.add_argument("--lam", type=float, default=None, metavar="HZ",
+                   help="spiking: the rate-to-spike scaling lambda in Hz (default: the spec's, else calibrated)")
     p.add_argument("--out", metavar="DIR", help="output directory (default: simulate-NAME-SUBSTRATE)")
     p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("compare", help="run a model as an ANN, a Brian2 rate network and a Brian2 spiking network",
+                       description="Run one model on every substrate that applies (ann, rate, spiking) on the same "
+                                   "held-out trials; print a table and write report.md, report.html, metrics.json "
+                                   "and figures. Without SPEC.toml it runs the shipped default model "
+                                   f"(models/{DEFAULT_MODEL}.toml).")
+    p.add_argument("spec", nargs="?", metavar="SPEC.toml", help="model spec (default: the shipped default model)")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: runs/compare-NAME)")
+    p.add_argument("--substrates", default="ann,rate,spiking", help="comma-separated (default: ann,rate,spiking)")
+    p.add_argument("--device", default="runtime", choices=("runtime", "cpp_standalone"), help="Brian2 device")
+    p.add_argument("--trials", type=int, default=16, help="number of held-out trials (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the trials and the noise")
+    p.add_argument("--retrain", action="store_true", help="train the model even if its weights are shipped")
+    p.add_argument("--calibrate", action="store_true",
+                   help="calibrate the spiking scaling lambda even if the spec gives one")
+    p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
+    p.add_argument("--quiet", action="store_true", help="print only the table")
+    p.set_defaults(func=cmd_compare)
     return parser
 
 

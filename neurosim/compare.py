@@ -82,9 +82,14 @@ def _applies(substrate: str, net) -> str | None:
 
 
 def compare(spec: ModelSpec, *, substrates=SUBSTRATES, device: str = "runtime", n_trials: int = 16,
-            seed: int = 0, retrain: bool = False, out: str | None = None, progress: bool = True,
-            say=print) -> Comparison:
-    """Run the model of ``spec`` on each of ``substrates`` over the same ``n_trials`` held-out trials."""
+            seed: int = 0, retrain: bool = False, calibrate: bool = False, out: str | None = None,
+            progress: bool = True, say=print) -> Comparison:
+    """Run the model of ``spec`` on each of ``substrates`` over the same ``n_trials`` held-out trials.
+
+    The spec's shipped weights are used unless they are missing or ``retrain`` is set (then the model is trained
+    and saved under ``out``). The spiking network uses ``[spiking] lam`` unless it is missing or ``calibrate``
+    is set (then lambda is calibrated on separate validation trials). ``say`` receives progress messages.
+    """
     unknown = [s for s in substrates if s not in SUBSTRATES]
     if unknown or not substrates:
         raise ValueError(f"compare substrates: expected a non-empty subset of {list(SUBSTRATES)}, got "
@@ -92,6 +97,8 @@ def compare(spec: ModelSpec, *, substrates=SUBSTRATES, device: str = "runtime", 
     n_trials = check_positive(n_trials, "compare trials", integer=True)
     seed = check_positive(seed, "compare seed", integer=True, allow_zero=True)
     spiking_kw, calib_kw = spec.spiking_settings()
+    if calibrate:
+        spiking_kw.pop("lam", None)
     task = spec.make_task()
     net, weights, trained = _weights(spec, retrain, out, progress, say)
     trials = task.sample(n_trials, rng=seed + 10_000)  # held out: training never draws this seed

@@ -44,7 +44,8 @@ def outputs_vs_targets(trials, outputs, *, n_trials: int = 3, axes=None, labels=
                                    sharex=True, squeeze=False))
     t = trials.t
     for i in range(n):
-        axes[0, i].plot(t, trials.inputs[i], lw=0.8)
+        for j in range(trials.n_in):  # inputs in greys, so that colours stay for the substrates
+            axes[0, i].plot(t, trials.inputs[i, :, j], lw=0.8, color=str(0.15 + 0.55 * j / max(trials.n_in - 1, 1)))
         axes[0, i].set_title(f"trial {i}", fontsize=9)
         if i == 0:
             axes[0, i].set_ylabel("inputs")

@@ -52,7 +52,7 @@ def _figures(cmp, out: str) -> list[tuple[str, str]]:
     res, trials = cmp.results, cmp.trials
     outputs = {name: r.outputs for name, r in res.items()}
     plots.save(plots.outputs_vs_targets(trials, outputs, n_trials=3), os.path.join(out, "outputs.png"))
-    figs.append(("outputs.png", "Outputs of each substrate against the targets (dashed) on example trials."))
+    figs.append(("outputs.png", "Inputs (grey), then the outputs of each substrate against the targets (dashed) on example trials; where two substrates agree to round-off, their lines coincide."))
     if "ann" in res and "rate" in res:
         plots.save(plots.substrate_overlay(res["ann"], res["rate"], trials), os.path.join(out, "traces.png"))
         figs.append(("traces.png", "The ANN (solid) and the Brian2 rate network (dashed): units, outputs, and "
