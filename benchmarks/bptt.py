@@ -3,6 +3,8 @@
     python benchmarks/bptt.py            # the full grid: 20 timed steps per configuration
     python benchmarks/bptt.py --quick    # 5 timed steps per configuration
     python benchmarks/bptt.py --threads 1
+    python benchmarks/bptt.py --rounds 3   # alternate the two frameworks 3 times (for a busy machine)
+    python benchmarks/bptt.py --openblas-coretype SkylakeX   # numpy's OpenBLAS with AVX-512 kernels
 
 One training step is forward + backward + Adam update, batch 32, T = 100 steps, n_in = n_out = 3, masked MSE
 (mask all ones, so it equals the mean squared error), for cell in {rnn, lstm, gru}, H in {64, 256}, float32
@@ -17,8 +19,10 @@ and float64:
 Each framework runs in its own subprocess: in one process, OpenBLAS' and OpenMP's idle worker threads spin
 and steal the cores from the other's. Both get the same number of threads: numpy's BLAS thread count, read
 from OpenBLAS, is given to ``torch.set_num_threads`` (``--threads N`` sets both). The reported time is the
-median step. GFLOP/s counts the matrix products of the step (the same algorithm in both), and is compared with
-this machine's numpy matmul GFLOP/s on a large square product (the best a BLAS-bound step could do).
+median step; with ``--rounds R`` the two workers alternate R times, and the table gives the median over
+rounds of each time and of the per-round ratio, which cancels slow drifts in the machine's load.
+GFLOP/s counts the matrix products of the step (the same algorithm in both) and is compared with this
+machine's numpy matmul GFLOP/s on a large square product (the best a BLAS-bound step could do).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import argparse
 import ctypes
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -57,7 +62,7 @@ def _median_time(step, reps: int, warmup: int) -> float:
     return times[len(times) // 2]
 
 
-def _data(dtype_name):
+def _data():
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -70,8 +75,11 @@ def blas_threads() -> tuple[int, str]:
     """numpy's BLAS thread count and a description, read from the loaded OpenBLAS through ctypes."""
     import numpy as np  # noqa: F401 - loads the BLAS
 
-    with open("/proc/self/maps") as fh:
-        libs = sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and ".so" in line})
+    try:  # the shared libraries this process has loaded (Linux)
+        with open("/proc/self/maps") as fh:
+            libs = sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and ".so" in line})
+    except OSError:
+        libs = []
     for lib in libs:
         handle = ctypes.CDLL(lib)
         for prefix, suffix in (("scipy_openblas", "64_"), ("openblas", "64_"), ("scipy_openblas", ""),
@@ -84,12 +92,27 @@ def blas_threads() -> tuple[int, str]:
     return os.cpu_count() or 1, "not OpenBLAS: threads assumed = os.cpu_count()"
 
 
-def peak_gflops(dtype_name: str, n: int = 2048) -> float:
+def peak_gflops(dtype_name: str, n: int = 2048, reps: int = 7) -> float:
+    """numpy's best matmul GFLOP/s on an (n, n) x (n, n) product: the fastest of ``reps`` runs."""
     import numpy as np
 
     a = np.random.default_rng(0).random((n, n)).astype(dtype_name)
     b, out = a.copy(), np.empty_like(a)
-    return 2 * n**3 / _median_time(lambda: np.matmul(a, b, out=out), reps=5, warmup=1) / 1e9
+    np.matmul(a, b, out=out)
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def _avx512() -> bool:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            return any(line.startswith("flags") and " avx512f" in line for line in fh)
+    except OSError:
+        return False
 
 
 def neurosim_worker(configs, reps, warmup) -> dict:
@@ -117,7 +140,7 @@ def neurosim_worker(configs, reps, warmup) -> dict:
             return new, {"t": t, "m": m, "v": v}
 
     threads, blas = blas_threads()
-    u, y = _data(None)
+    u, y = _data()
     trials = ns.tasks.Trials(u, y, np.ones_like(y), dt=0.01)
     results = []
     for cell, H, dtype in configs:
@@ -146,7 +169,7 @@ def torch_worker(configs, reps, warmup, threads) -> dict:
     import torch
 
     torch.set_num_threads(threads)
-    u, y = _data(None)
+    u, y = _data()
     results = []
     for cell, H, dtype in configs:
         tdtype = getattr(torch, dtype)
@@ -166,7 +189,9 @@ def torch_worker(configs, reps, warmup, threads) -> dict:
 
         results.append({"cell": cell, "H": H, "dtype": dtype, "seconds": _median_time(step, reps, warmup)})
     return {"threads": torch.get_num_threads(), "torch": torch.__version__, "numpy": np.__version__,
-            "backend": "MKL" if torch.backends.mkl.is_available() else "no MKL", "results": results}
+            "backend": ("MKL" if torch.backends.mkl.is_available() else "no MKL")
+            + (", oneDNN: its float32 nn.LSTM runs oneDNN's fused LSTM kernel" if torch.backends.mkldnn.is_available()
+               and torch.backends.mkldnn.enabled else ""), "results": results}
 
 
 # -- the parent: run both workers, print the table --------------------------------------------------------------
@@ -190,6 +215,7 @@ def _run_worker(name: str, args, extra=()) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="5 timed steps per configuration instead of 20")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate the two workers this many times")
     parser.add_argument("--threads", type=int, default=0, help="threads for both (default: numpy's BLAS default)")
     parser.add_argument("--openblas-coretype", default="",
                         help="set OPENBLAS_CORETYPE for numpy's OpenBLAS, e.g. SkylakeX where OpenBLAS does not "
@@ -212,30 +238,39 @@ def main(argv=None) -> None:
         print(json.dumps(torch_worker(configs, args.reps, args.warmup, args.torch_threads)))
         return
 
-    ns_out = _run_worker("neurosim", args)
-    threads = ns_out["threads"]
-    th_out = _run_worker("torch", args, ["--torch-threads", str(threads)])
-    torch_time = {(r["cell"], r["H"], r["dtype"]): r["seconds"] for r in th_out["results"]}
+    load = os.getloadavg()
+    ours, theirs = {}, {}  # (cell, H, dtype) -> seconds, one per round
+    for _ in range(args.rounds):
+        ns_out = _run_worker("neurosim", args)
+        threads = ns_out["threads"]
+        th_out = _run_worker("torch", args, ["--torch-threads", str(threads)])
+        for out, times in ((ns_out, ours), (th_out, theirs)):
+            for r in out["results"]:
+                times.setdefault((r["cell"], r["H"], r["dtype"]), []).append(r["seconds"])
     print(f"BPTT training step (forward + backward + Adam), batch {B}, T = {T}, n_in = n_out = {N_IN}, "
-          f"median of {args.reps} steps")
-    print(f"numpy {ns_out['numpy']}, BLAS {ns_out['blas']}: {threads} threads; torch {th_out['torch']} "
-          f"({th_out['backend']}): {th_out['threads']} threads; neurosim's Adam: {ns_out['adam']}")
-    print("numpy matmul peak (2048^3): " + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in ns_out["peaks"].items()))
+          f"median of {args.reps} steps" + (f", median over {args.rounds} rounds" if args.rounds > 1 else ""))
+    print(f"numpy {ns_out['numpy']}, BLAS {ns_out['blas']}: {threads} threads; neurosim's Adam: {ns_out['adam']}")
+    print(f"torch {th_out['torch']} ({th_out['backend']}): {th_out['threads']} threads")
+    print("numpy matmul peak (best 2048^3 product): "
+          + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in ns_out["peaks"].items()))
+    print(f"load average (1 min) before / after: {load[0]:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if "Haswell kernels" in ns_out["blas"] and _avx512():
+        print("note: this CPU has AVX-512 but OpenBLAS runs its Haswell (AVX2) kernels (it does not recognise the "
+              "CPU); try --openblas-coretype SkylakeX")
     print()
     head = f"{'cell':5} {'H':>4} {'dtype':8} {'neurosim ms':>11} {'torch ms':>9} {'ratio':>6} " \
            f"{'neurosim GF/s':>13} {'torch GF/s':>10} {'% of peak':>9}"
     print(head)
     print("-" * len(head))
     worst = 0.0
-    for r in ns_out["results"]:
-        key = (r["cell"], r["H"], r["dtype"])
-        ours, theirs = r["seconds"], torch_time[key]
-        flops = matmul_flops(r["cell"], r["H"])
-        ratio = ours / theirs
+    for (cell, H, dtype), times in ours.items():
+        a, b = statistics.median(times), statistics.median(theirs[cell, H, dtype])
+        ratio = statistics.median(x / y for x, y in zip(times, theirs[cell, H, dtype]))
+        flops = matmul_flops(cell, H)
         worst = max(worst, ratio)
-        print(f"{r['cell']:5} {r['H']:>4} {r['dtype']:8} {ours * 1e3:>11.2f} {theirs * 1e3:>9.2f} {ratio:>6.2f} "
-              f"{flops / ours / 1e9:>13.1f} {flops / theirs / 1e9:>10.1f} "
-              f"{100 * flops / ours / 1e9 / ns_out['peaks'][r['dtype']]:>8.0f}%")
+        peak = ns_out["peaks"][dtype]
+        print(f"{cell:5} {H:>4} {dtype:8} {a * 1e3:>11.2f} {b * 1e3:>9.2f} {ratio:>6.2f} "
+              f"{flops / a / 1e9:>13.1f} {flops / b / 1e9:>10.1f} {100 * flops / a / 1e9 / peak:>8.0f}%")
     print()
     print(f"ratio = neurosim / torch (goal <= 1.0); worst {worst:.2f}. GF/s counts matrix-product FLOPs only; "
           "% of peak is neurosim's GF/s over numpy's matmul peak.")
