@@ -57,6 +57,7 @@ def cmd_train(args) -> int:
     scores = task.score(outputs, test)
     _json(os.path.join(out, "metrics.json"), {
         "model": spec.name, "spec": spec.to_dict(), "test_trials": test.n_trials, "test": scores,
+        "validation": history.val_metrics[-1] if history.val_metrics else None,
         "train_seconds": seconds, "steps_run": len(history.loss), "stopped": history.stopped,
         "final_train_loss": history.loss[-1] if history.loss else None, "history": history.to_dict(),
     })
@@ -64,6 +65,9 @@ def cmd_train(args) -> int:
     plots.save(plots.outputs_vs_targets(test, outputs, labels="ann"), os.path.join(out, "outputs.png"))
     print(f"done in {seconds:.1f} s ({history.stopped}); held-out trials: "
           + ", ".join(f"{k} = {v:.4g}" for k, v in scores.items() if np.isscalar(v)))
+    if history.val_metrics:
+        print(f"validation ({history.val_step[-1]} steps): "
+              + ", ".join(f"{k} = {v:.4g}" for k, v in history.val_metrics[-1].items() if np.isscalar(v)))
     print(f"wrote {out}/model.json, model.npz, metrics.json, loss.png, outputs.png")
     return 0
 
