@@ -109,20 +109,20 @@ def _namespace(snet, sim_dt: float, noise: bool, brian2) -> dict:
             "sigma_v": (snet.sigma_v if noise else 0.0) * volt}
 
 
-def _drive(snet, u_tm: np.ndarray, group, task_dt, brian2):
+def _drive(snet, u_tm: np.ndarray, group, task_clock, brian2):
     """``I_ext = W_in u + b``, set at the start of every task step by a ``run_regularly``; returns it and its
     namespace. u_tm is (T, B, n_in)."""
     T, B, n_in = u_tm.shape
     N = snet.n_rec
     if T * B * N * 8 <= PROJECTED_MAX_BYTES:
         drive = u_tm @ snet.W_in.T + snet.b  # (T, B, N)
-        ta = brian2.TimedArray(drive.reshape(T, B * N), dt=task_dt, name="neurosim_drive")
+        ta = brian2.TimedArray(drive.reshape(T, B * N), dt=task_clock.dt, name="neurosim_drive")
         code, namespace = "I_ext = drive_ta(t, i)", {"drive_ta": ta}
     else:  # only the inputs, (T, B*n_in), and the input weights per neuron
-        ta = brian2.TimedArray(u_tm.reshape(T, B * n_in), dt=task_dt, name="neurosim_input")
+        ta = brian2.TimedArray(u_tm.reshape(T, B * n_in), dt=task_clock.dt, name="neurosim_input")
         terms = " + ".join(f"w_in_{k} * input_ta(t, trial * {n_in} + {k})" for k in range(n_in))
         code, namespace = f"I_ext = b_in + {terms}", {"input_ta": ta}
-    op = group.run_regularly(code, dt=task_dt, when="start", order=-1, name="neurosim_input_update")
+    op = group.run_regularly(code, clock=task_clock, when="start", order=-1, name="neurosim_input_update")
     return op, namespace
 
 
@@ -143,6 +143,10 @@ def build(snet, inputs, *, sim_dt: float, noise: bool, rng) -> Built:
     N = snet.n_rec
     second = brian2.second
     sim_clock_dt, task_dt = sim_dt * second, snet.dt * second
+    # named clocks: with dt= Brian2 names each clock "..._clock*", numbered by the live objects, and the names
+    # enter the generated code, so a second run in the same process could miss the compilation cache
+    sim_clock = brian2.Clock(sim_clock_dt, name="neurosim_lif_clock")
+    task_clock = brian2.Clock(task_dt, name="neurosim_lif_task_clock")
 
     eqs, reset, on_pre = equations(snet)
     per_input = T * B * N * 8 > PROJECTED_MAX_BYTES
@@ -150,11 +154,11 @@ def build(snet, inputs, *, sim_dt: float, noise: bool, rng) -> Built:
     eqs += "".join(f"\n{k} : {'integer' if k == 'trial' else '1'} (constant)" for k in params)
     namespace = _namespace(snet, sim_dt, noise, brian2)
     neurons = brian2.NeuronGroup(B * N, eqs, threshold="v > v_threshold", reset=reset,
-                                 refractory=snet.refractory * second, method="euler", dt=sim_clock_dt,
+                                 refractory=snet.refractory * second, method="euler", clock=sim_clock,
                                  name="neurosim_lif", namespace=None)
     for k, value in params.items():
         setattr(neurons, k, value)
-    input_op, input_ns = _drive(snet, u_tm, neurons, task_dt, brian2)
+    input_op, input_ns = _drive(snet, u_tm, neurons, task_clock, brian2)
     namespace.update(input_ns)
 
     # initial state: the rate network's x0 and rates (f(x0), or x0 itself in the rate form), and a random
@@ -171,14 +175,14 @@ def build(snet, inputs, *, sim_dt: float, noise: bool, rng) -> Built:
     synapses = None
     pre, post, w = block_diagonal_indices(snet.W_rec, B)  # synapse from pre j to post i carries W_rec[i, j]
     if len(w):
-        synapses = brian2.Synapses(neurons, neurons, model="w : 1 (constant)", on_pre=on_pre,
+        synapses = brian2.Synapses(neurons, neurons, model="w : 1 (constant)", on_pre=on_pre, clock=sim_clock,
                                    method="exact", name="neurosim_lif_synapses")
         synapses.connect(i=pre, j=post)
         synapses.w = w
         objects.append(synapses)
     spikes = brian2.SpikeMonitor(neurons, record=True, name="neurosim_lif_spikes")
     recorded = ["r", "x"] if snet.form == "current" else ["r"]
-    traces = brian2.StateMonitor(neurons, recorded, record=True, dt=task_dt, when="start",
+    traces = brian2.StateMonitor(neurons, recorded, record=True, clock=task_clock, when="start",
                                  name="neurosim_lif_traces")
     network = brian2.Network(*objects, spikes, traces, name="neurosim_spiking")
     return Built(network, namespace, neurons, synapses, spikes, traces, T * task_dt + sim_clock_dt)
