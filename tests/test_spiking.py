@@ -246,6 +246,22 @@ def test_runtime_and_cpp_standalone_agree_without_noise(cache):
     assert runs[1].metadata["device"] == "cpp_standalone"
 
 
+@pytest.mark.brian2
+def test_neurosim_simulate_substrate_spiking_writes_raster_and_outputs(tmp_path, capsys):
+    from neurosim import cli
+
+    net = ns.RateNetwork.random(n_in=3, n_rec=20, n_out=2, tau=0.05, dt=0.02, activation="sigmoid",
+                                form="current", g=1.0, dale=0.8, rng=0)
+    net.save(tmp_path / "model")
+    out = tmp_path / "out"
+    code = cli.main(["simulate", str(tmp_path / "model"), "--task", "perceptual_decision", "--substrate", "spiking",
+                     "--lam", "35", "--trials", "2", "--target", "numpy", "--out", str(out)])
+    assert code == 0
+    assert "lambda = 35 Hz" in capsys.readouterr().out
+    for name in ("raster.png", "outputs.png", "overlay.png", "metrics.json"):
+        assert (out / name).stat().st_size > 0, name
+
+
 # -- conversion of trained networks (Kim et al. 2019) ---------------------------------------------------------
 
 def trained(name, **task_kw):

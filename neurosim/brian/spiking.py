@@ -111,7 +111,8 @@ def _namespace(snet, sim_dt: float, noise: bool, brian2) -> dict:
 
 def _drive(snet, u_tm: np.ndarray, group, task_clock, brian2):
     """``I_ext = W_in u + b``, set at the start of every task step by a ``run_regularly``; returns it and its
-    namespace. u_tm is (T, B, n_in)."""
+    namespace. u_tm is (T, B, n_in). Brian2 writes the TimedArray's row length (B*N) into the generated code, so
+    this one small code object compiles again for each new number of trials; everything else is cached."""
     T, B, n_in = u_tm.shape
     N = snet.n_rec
     if T * B * N * 8 <= PROJECTED_MAX_BYTES:
