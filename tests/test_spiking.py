@@ -247,6 +247,23 @@ def test_runtime_and_cpp_standalone_agree_without_noise(cache):
 
 
 @pytest.mark.brian2
+def test_calibrate_lambda_returns_the_curve_and_the_best_network(cache):
+    from neurosim.calibration import calibrate_lambda
+
+    net = small_net(n_rec=20)
+    trials = random_trials(net, n_trials=2, n_steps=10)
+    targets = 0.3 + 0.1 * np.random.default_rng(0).standard_normal(trials.targets.shape)
+    trials = ns.tasks.Trials(trials.inputs, targets, trials.mask, dt=net.dt)
+    cal = calibrate_lambda(net, trials, lambdas=(60.0, 20.0), refine=1, target="numpy", cache_dir=cache, rng=0)
+    assert cal.metric == "nrmse" and not cal.higher_is_better  # bare Trials: regression metrics, minimised
+    assert np.array_equal(cal.lambdas, [20.0, 40.0, 60.0])  # sorted, with the bracketing midpoint
+    assert cal.lam == cal.lambdas[np.argmin(cal.scores)] and cal.network.lam == cal.lam
+    assert np.isfinite(cal.rate_score) and len(cal.metrics) == 3 and len(set(cal.scores)) == 3
+    with pytest.raises(ValueError, match="lambdas"):
+        calibrate_lambda(net, trials, lambdas=(0.0, 30.0))
+
+
+@pytest.mark.brian2
 def test_neurosim_simulate_substrate_spiking_writes_raster_and_outputs(tmp_path, capsys):
     from neurosim import cli
 
