@@ -211,6 +211,8 @@ def cmd_compare(args) -> int:
     print(table(cmp.rows))
     for name, why in cmp.skipped.items():
         print(f"\n{name} did not run: {why}.")
+    for name, note in cmp.notes.items():
+        print(f"\n{name}: {note}.")
     print(f"\nwrote {out}/report.md, report.html, metrics.json and figures")
     return 0
 

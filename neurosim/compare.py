@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,7 @@ from ._validate import check_positive
 from .analysis.trajectories import cca_similarity, pca_basis, procrustes_similarity
 from .network import RateNetwork, load
 from .simulate import Result, simulate
+from .spiking import ConversionWarning, to_spiking
 from .spec import ModelSpec, fit
 
 __all__ = ["compare", "Comparison", "SUBSTRATES"]
@@ -43,6 +45,7 @@ class Comparison:
     results: dict = field(default_factory=dict)
     rows: list = field(default_factory=list)
     skipped: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)
     projections: dict = field(default_factory=dict)
     explained_variance: list = field(default_factory=list)
     calibration: object = None
@@ -52,7 +55,7 @@ class Comparison:
     def to_dict(self) -> dict:
         return {"model": self.spec.name, "task": self.task.name, "task_params": self.task.params(),
                 "n_trials": self.trials.n_trials, "weights": self.weights, "trained_now": self.trained,
-                "substrates": self.rows, "skipped": self.skipped,
+                "substrates": self.rows, "skipped": self.skipped, "notes": self.notes,
                 "pca_explained_variance": [float(v) for v in self.explained_variance],
                 "lambda_calibration": None if self.calibration is None else {
                     "lam": float(self.calibration.lam), "metric": self.calibration.metric,
@@ -76,8 +79,8 @@ def _weights(spec: ModelSpec, retrain: bool, out: str | None, progress: bool, sa
 def _applies(substrate: str, net) -> str | None:
     """Why ``substrate`` cannot run ``net``, or None if it can."""
     if substrate in ("rate", "spiking") and not isinstance(net, RateNetwork):
-        return (f"a {net.cell.upper()} has no Brian2 counterpart: gated cells are not rate neurons, so only the "
-                "artificial RNN runs")
+        return (f"an {net.cell.upper()} network has no Brian2 counterpart: gated cells are not rate neurons, so "
+                "only the artificial RNN runs")
     return None
 
 
@@ -114,7 +117,15 @@ def compare(spec: ModelSpec, *, substrates=SUBSTRATES, device: str = "runtime", 
             + ("" if name == "ann" else f" (Brian2, {device})") + " ...")
         start = time.perf_counter()
         if name == "spiking":
-            res = _spiking(cmp, spiking_kw, calib_kw, device, seed, say)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConversionWarning)
+                res = _spiking(cmp, spiking_kw, calib_kw, device, seed, say)
+            for w in caught:  # the conversion's caveats belong in the report, not in a log line
+                if issubclass(w.category, ConversionWarning):
+                    cmp.notes["spiking"] = str(w.message).removeprefix("to_spiking: ")
+                    say(f"      note: {cmp.notes['spiking']}")
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         else:
             res = simulate(net, trials, name, device=device, rng=seed)
         cmp.results[name] = res
@@ -125,7 +136,6 @@ def compare(spec: ModelSpec, *, substrates=SUBSTRATES, device: str = "runtime", 
 
 def _spiking(cmp: Comparison, spiking_kw: dict, calib_kw: dict, device: str, seed: int, say) -> Result:
     from .calibration import calibrate_lambda
-    from .spiking import to_spiking
 
     kw = dict(spiking_kw)
     if "lam" not in kw:  # calibrate on validation trials distinct from the comparison's

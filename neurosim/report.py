@@ -94,6 +94,8 @@ def write_report(cmp, out: str) -> dict:
     md += ["| " + " | ".join(row) + " |" for row in body]
     for name, why in cmp.skipped.items():
         md += ["", f"**{name}** did not run: {why}."]
+    for name, note in cmp.notes.items():
+        md += ["", f"**{name}**: {note}."]
     for fname, caption in figs:
         md += ["", f"![{caption}]({fname})", "", f"*{caption}*"]
     with open(os.path.join(out, "report.md"), "w") as fh:
@@ -101,6 +103,7 @@ def write_report(cmp, out: str) -> dict:
     esc = html.escape
     rows_html = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in body)
     skipped = "".join(f"<p><b>{esc(n)}</b> did not run: {esc(w)}.</p>" for n, w in cmp.skipped.items())
+    skipped += "".join(f"<p><b>{esc(n)}</b>: {esc(w)}.</p>" for n, w in cmp.notes.items())
     fig_html = "".join(f'<figure><img src="{esc(f)}" alt="{esc(c)}"><figcaption>{esc(c)}</figcaption></figure>'
                        for f, c in figs)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title><style>"
