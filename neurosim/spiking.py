@@ -36,6 +36,7 @@ Nothing here imports brian2: the Brian2 build and run live in :mod:`neurosim.bri
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import sys
 import warnings
@@ -217,7 +218,7 @@ class SpikingNetwork(Saveable):
             raise ValueError(f"{name}.sigma_v: expected a noise amplitude >= 0 V, got {self.sigma_v} V")
         check_choice(self.activation, activations.ACTIVATIONS, f"{name}.activation")
         check_choice(self.form, RateNetwork.FORMS, f"{name}.form")
-        _check_sim_dt(self, self.sim_dt, f"{name}.sim_dt")
+        self.check_sim_dt(self.sim_dt, f"{name}.sim_dt")
 
     # -- sizes and derived quantities --------------------------------------------------------------------
     n_in = property(lambda self: self.W_in.shape[1])
@@ -228,9 +229,23 @@ class SpikingNetwork(Saveable):
 
     def replace(self, **changes) -> "SpikingNetwork":
         """A copy with some fields changed (validated again), e.g. ``snet.replace(lam=30.0)``."""
-        import dataclasses
-
         return dataclasses.replace(self, **changes)
+
+    def check_sim_dt(self, sim_dt: float, name: str = "sim_dt") -> float:
+        """Check a simulation step (float seconds) for this network and return it: at most tau_m / 10 (the
+        membrane and the spike times), at most tau_r / 2 (the synaptic rise), and a divisor of dt."""
+        if sim_dt > self.tau_m / 10:
+            raise ValueError(f"{name}: the simulation step must be at most tau_m / 10 = {self.tau_m / 10:g} s to "
+                             f"integrate the membrane (tau_m = {self.tau_m:g} s) and time spikes accurately, got "
+                             f"{sim_dt:g} s; use a smaller sim_dt (Kim et al. used 5e-5 s)")
+        if self.synapse == "double" and sim_dt > self.tau_r / 2:
+            raise ValueError(f"{name}: the simulation step must be at most tau_r / 2 = {self.tau_r / 2:g} s to "
+                             f"resolve the synaptic rise time, got {sim_dt:g} s; use a smaller sim_dt")
+        ratio = self.dt / sim_dt
+        if abs(ratio - round(ratio)) > 1e-6 * ratio:
+            raise ValueError(f"{name}: the simulation step must divide the task step dt = {self.dt:g} s, got "
+                             f"{sim_dt:g} s (dt / sim_dt = {ratio:.6g}); use dt / k for an integer k")
+        return sim_dt
 
     def rate_curve(self, x) -> np.ndarray:
         """The noise-free firing rate (Hz) of a neuron whose current x (rate-network units) is constant:
@@ -239,21 +254,6 @@ class SpikingNetwork(Saveable):
         return lif_rate(self.bias + self.v_scale * np.asarray(x, dtype=float), tau_m=self.tau_m,
                         refractory=self.refractory, v_rest=self.v_rest, v_reset=self.v_reset,
                         v_threshold=self.v_threshold)
-
-
-def _check_sim_dt(snet, sim_dt: float, name: str) -> None:
-    """The simulation step must resolve the membrane (dt <= tau_m / 10) and divide the task step."""
-    if sim_dt > snet.tau_m / 10:
-        raise ValueError(f"{name}: the simulation step must be at most tau_m / 10 = {snet.tau_m / 10:g} s to "
-                         f"integrate the membrane (tau_m = {snet.tau_m:g} s) and time spikes accurately, got "
-                         f"{sim_dt:g} s; use a smaller sim_dt (Kim et al. used 5e-5 s)")
-    if snet.synapse == "double" and sim_dt > snet.tau_r / 2:
-        raise ValueError(f"{name}: the simulation step must be at most tau_r / 2 = {snet.tau_r / 2:g} s to "
-                         f"resolve the synaptic rise time, got {sim_dt:g} s; use a smaller sim_dt")
-    ratio = snet.dt / sim_dt
-    if abs(ratio - round(ratio)) > 1e-6 * ratio:
-        raise ValueError(f"{name}: the simulation step must divide the task step dt = {snet.dt:g} s, got "
-                         f"{sim_dt:g} s (dt / sim_dt = {ratio:.6g}); use dt / k for an integer k")
 
 
 def to_spiking(net: RateNetwork, *, lam: float = 40.0, synapse: str = "double", tau_r=0.002, tau_m=0.010,

@@ -197,11 +197,8 @@ def run(snet, inputs, *, device: str = "runtime", target: str = "cython", sim_dt
     (default ``snet.sim_dt``; must divide snet.dt); noise: membrane noise on (sigma_v) or off; seed: Brian2's
     generator (the noise); rng: the initial membrane potentials. Same seed and rng, same spikes.
     """
-    from ..spiking import _check_sim_dt
-
     start = time.perf_counter()
-    sim_dt = snet.sim_dt if sim_dt is None else as_seconds(sim_dt, "sim_dt")
-    _check_sim_dt(snet, sim_dt, "sim_dt")
+    sim_dt = snet.check_sim_dt(snet.sim_dt if sim_dt is None else as_seconds(sim_dt, "sim_dt"))
     check_choice(device, ("runtime", "cpp_standalone"), "device")
     B, T = np.shape(inputs)[:2]
     N = snet.n_rec
