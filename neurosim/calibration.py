@@ -16,7 +16,7 @@ from ._validate import as_rng, check_positive
 from .network import RateNetwork
 from .simulate import simulate
 from .spiking import SpikingNetwork, to_spiking
-from .tasks import Task, Trials, regression_metrics
+from .tasks import Task, Trials, primary_metric, regression_metrics
 
 __all__ = ["Calibration", "calibrate_lambda", "DEFAULT_LAMBDAS"]
 
@@ -48,14 +48,6 @@ class Calibration:
     info: dict = field(default_factory=dict)
 
 
-def _primary_metric(task: Task | None, metric: str | None) -> tuple[str, bool]:
-    if metric is not None:
-        return metric, metric not in ("mse", "nrmse", "loss")
-    if task is not None and task.kind == "decision":
-        return "accuracy", True
-    return "nrmse", False
-
-
 def calibrate_lambda(net, data: Task | Trials, lambdas=DEFAULT_LAMBDAS, *, n_trials: int = 100,
                      task: Task | None = None, metric: str | None = None, refine: int = 0,
                      device: str = "runtime", target: str = "cython", sim_dt=None, cache_dir=None, rng=0,
@@ -84,7 +76,7 @@ def calibrate_lambda(net, data: Task | Trials, lambdas=DEFAULT_LAMBDAS, *, n_tri
     else:
         raise TypeError(f"calibrate_lambda data: expected a Task or Trials, got {type(data).__name__}")
     seed = int(rng.integers(2**31 - 1))
-    name, higher = _primary_metric(task, metric)
+    name, higher = primary_metric(task, metric) if task is not None or metric else ("nrmse", False)
     score = (lambda y: task.score(y, trials)) if task is not None else (lambda y: regression_metrics(y, trials))
 
     if isinstance(net, SpikingNetwork):

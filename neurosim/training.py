@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from . import ann
 from ._validate import as_rng, check_choice, check_positive
-from .tasks import Task, Trials
+from .tasks import Task, Trials, primary_metric
 
 __all__ = ["train", "History", "adam_init", "adam_update", "sgd_init", "sgd_update", "OPTIMIZERS"]
 
@@ -85,13 +85,6 @@ class History:
         return dataclasses.asdict(self)
 
 
-def _primary_metric(task: Task | None) -> tuple[str, bool]:
-    """(name, higher_is_better) of the metric that early stopping watches."""
-    if task is None:
-        return "loss", False
-    return ("accuracy", True) if task.kind == "decision" else ("nrmse", False)
-
-
 def _evaluate(net, trials: Trials, task: Task | None, loss_kw: dict, rng_seed: int) -> tuple[float, dict]:
     loss, _ = ann.loss_and_grads(net, trials, rng=rng_seed, **loss_kw)
     if task is None:
@@ -154,7 +147,7 @@ def train(net, data: Task | Trials, steps: int = 1000, *, optimizer: str = "adam
         train_set = None
     else:
         train_set, val = _split(data, validation, data_rng)
-    metric, higher = _primary_metric(task)
+    metric, higher = primary_metric(task)
     history = History(metric=metric)
     if val is not None and task is not None:
         _check_sizes(net, val)

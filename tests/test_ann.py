@@ -5,6 +5,7 @@ import pytest
 
 import neurosim as ns
 from neurosim.tasks import Trials
+from gradcheck import numerical_grads
 
 FORMS = ("rate", "current")
 ACTS = ("tanh", "relu", "sigmoid", "softplus", "linear")
@@ -20,24 +21,6 @@ def _problem(form, act, out_act="identity", loss="mse", seed=0, B=3, T=7, n_in=2
     return net, Trials(rng.normal(size=(B, T, n_in)), targets, mask, dt)
 
 
-def _numerical_grads(net, trials, eps=1e-6, **kw):
-    """Central differences of the loss with respect to every trainable entry."""
-    free = net.replace(dale=None, mask=None)  # perturb W_rec freely; the mask is applied to the result
-    grads = {}
-    for k in net.trainable:
-        W = getattr(net, k)
-        num = np.zeros_like(W)
-        for idx in np.ndindex(W.shape):
-            Wp, Wm = W.copy(), W.copy()
-            Wp[idx] += eps
-            Wm[idx] -= eps
-            lp = ns.ann.loss_and_grads(free.replace(**{k: Wp}), trials, **kw)[0]
-            lm = ns.ann.loss_and_grads(free.replace(**{k: Wm}), trials, **kw)[0]
-            num[idx] = (lp - lm) / (2 * eps)
-        grads[k] = num * net.mask if k == "W_rec" else num
-    return grads
-
-
 def _max_rel_error(a: dict, b: dict) -> float:
     return max(np.max(np.abs(a[k] - b[k])) / max(np.max(np.abs(b[k])), 1e-12) for k in b)
 
@@ -48,7 +31,7 @@ def test_bptt_matches_finite_differences(form, act):
     net, trials = _problem(form, act)
     kw = dict(l2=0.01, l2_rate=0.1)
     _, grads = ns.ann.loss_and_grads(net, trials, **kw)
-    assert _max_rel_error(grads, _numerical_grads(net, trials, **kw)) <= 1e-6
+    assert _max_rel_error(grads, numerical_grads(net, trials, **kw)) <= 1e-6
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -56,14 +39,14 @@ def test_bptt_matches_finite_differences(form, act):
 def test_bptt_output_activations_and_losses(form, out_act, loss):
     net, trials = _problem(form, "tanh", out_act, loss, seed=1)
     _, grads = ns.ann.loss_and_grads(net, trials, loss=loss)
-    assert _max_rel_error(grads, _numerical_grads(net, trials, loss=loss)) <= 1e-6
+    assert _max_rel_error(grads, numerical_grads(net, trials, loss=loss)) <= 1e-6
 
 
 def test_dropout_gradient_is_exact_for_a_fixed_mask():
     net, trials = _problem("rate", "tanh", seed=2)
     # the same rng seed draws the same dropout mask, so the loss is a smooth function of the weights
     _, grads = ns.ann.loss_and_grads(net, trials, dropout=0.3, rng=5)
-    assert _max_rel_error(grads, _numerical_grads(net, trials, dropout=0.3, rng=5)) <= 1e-6
+    assert _max_rel_error(grads, numerical_grads(net, trials, dropout=0.3, rng=5)) <= 1e-6
 
 
 def test_masked_connections_get_zero_gradient():

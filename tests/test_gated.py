@@ -6,6 +6,7 @@ import pytest
 import neurosim as ns
 from neurosim.ann import GatedNetwork, _buffers, gru, interchange, lstm, rnn
 from neurosim.tasks import Trials
+from gradcheck import numerical_grads
 
 CELLS = ("lstm", "gru")
 
@@ -18,23 +19,6 @@ def _problem(cell, out_act="identity", loss="mse", seed=0, B=3, T=7, n_in=2, H=5
     targets = rng.random((B, T, n_out)) if loss == "mse" else np.eye(n_out)[rng.integers(0, n_out, (B, T))]
     mask = (rng.random((B, T, n_out)) < 0.7).astype(float)
     return net.astype(dtype), Trials(rng.normal(size=(B, T, n_in)), targets, mask, net.dt)
-
-
-def _numerical_grads(net, trials, eps=1e-6, **kw):
-    """Central differences of the loss with respect to every trainable entry."""
-    grads = {}
-    for k in net.trainable:
-        W = getattr(net, k)
-        num = np.zeros_like(W)
-        for idx in np.ndindex(W.shape):
-            Wp, Wm = W.copy(), W.copy()
-            Wp[idx] += eps
-            Wm[idx] -= eps
-            lp = ns.ann.loss_and_grads(net.replace(**{k: Wp}), trials, **kw)[0]
-            lm = ns.ann.loss_and_grads(net.replace(**{k: Wm}), trials, **kw)[0]
-            num[idx] = (lp - lm) / (2 * eps)
-        grads[k] = num
-    return grads
 
 
 def _rel_errors(grads: dict, reference: dict) -> dict:
@@ -52,7 +36,7 @@ def test_bptt_matches_finite_differences(cell, out_act, loss, kw):
     net, trials = _problem(cell, out_act, loss)
     _, grads = ns.ann.loss_and_grads(net, trials, loss=loss, **kw)
     assert set(grads) == set(net.trainable)
-    errors = _rel_errors(grads, _numerical_grads(net, trials, loss=loss, **kw))
+    errors = _rel_errors(grads, numerical_grads(net, trials, loss=loss, **kw))
     assert max(errors.values()) <= 1e-6, errors
 
 

@@ -14,7 +14,19 @@ import numpy as np
 
 from .._validate import as_array, as_rng, as_seconds, check_finite, check_positive, check_shape
 
-__all__ = ["Trials", "Task", "register", "names", "make", "get", "regression_metrics", "describe"]
+__all__ = ["Trials", "Task", "register", "names", "make", "get", "regression_metrics", "describe", "primary_metric"]
+
+LOWER_IS_BETTER = ("mse", "nrmse", "loss")
+
+
+def primary_metric(task: "Task | None", metric: str | None = None) -> tuple[str, bool]:
+    """(name, higher_is_better) of the metric to optimise: ``metric`` if given, else accuracy for decision
+    tasks and NRMSE for regression tasks (the loss when there is no task)."""
+    if metric is not None:
+        return metric, metric not in LOWER_IS_BETTER
+    if task is None:
+        return "loss", False
+    return ("accuracy", True) if task.kind == "decision" else ("nrmse", False)
 
 
 @dataclass(frozen=True, eq=False)
