@@ -28,13 +28,9 @@ def runtime_device():
     from brian2.devices.device import runtime_device as device
 
     return device
-ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
 
-@pytest.fixture(scope="session")
-def cache(tmp_path_factory):
-    """One Brian2 compilation cache for the whole test session."""
-    return os.environ.get(devices.CACHE_ENV) or str(tmp_path_factory.mktemp("brian2_cache"))
+ACTIVATIONS = ("tanh", "relu", "sigmoid")  # the Brian2 cache fixture `cache` comes from conftest.py
 
 
 def random_net(form="rate", activation="tanh", alpha=0.1, *, n_in=2, n_rec=12, n_out=2, sigma=0.0, g=None,
