@@ -5,8 +5,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 import neurosim as ns
 from neurosim import cli
 

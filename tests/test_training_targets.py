@@ -1,7 +1,6 @@
 """Training reaches the issue's targets on three tasks, each in well under a minute on 2 cores."""
 
 import numpy as np
-import pytest
 
 import neurosim as ns
 
