@@ -108,8 +108,10 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
     P *= o  # dc_t = dh_t * P_t + dc_{t+1} * f_{t+1}
 
     dh_readout = _buffers.copy(dS.transpose(0, 2, 1))  # (T, H, B)
-    dA = _buffers.empty((T, 4 * H, B), dS.dtype)  # dL/da_t
-    dA4 = dA.reshape(T, 4, H, B)
+    # dL/da_t goes to dA[:, t] (a strided (4H, B) view), so that dA is already the (4H, T B) matrix of the
+    # weight-gradient product: writing with stride is cheaper than one transposing copy after the loop
+    dA = _buffers.empty((4 * H, T, B), dS.dtype)
+    dA4 = dA.reshape(4, H, T, B)
     W_hhT = _buffers.copy(net.W_hh.T)  # (H, 4H)
     dh, dc, tmp = np.empty((H, B), dS.dtype), np.zeros((H, B), dS.dtype), np.empty((H, B), dS.dtype)
     carry = np.zeros((H, B), dS.dtype)  # W_hh^T da_{t+1}: dL/dh_t through step t+1
@@ -119,11 +121,11 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
             dc *= f[t + 1]  # through c_{t+1} = f_{t+1} c_t + ...
         np.multiply(dh, P[t], out=tmp)
         dc += tmp  # dL/dc_t
-        np.multiply(dc, K[t, :3], out=dA4[t, :3])  # da_i, da_f, da_g
-        np.multiply(dh, K[t, 3], out=dA4[t, 3])  # da_o
-        np.matmul(W_hhT, dA[t], out=carry)  # (H, 4H) x (4H, B)
+        np.multiply(dc, K[t, :3], out=dA4[:3, :, t])  # da_i, da_f, da_g
+        np.multiply(dh, K[t, 3], out=dA4[3, :, t])  # da_o
+        np.matmul(W_hhT, dA[:, t], out=carry)  # (H, 4H) x (4H, B)
     # dW = sum_t da_t xh_t^T as one product: (4H, T B) x (T B, n_in + H + 1)
-    dA_all = _buffers.copy(dA.transpose(1, 0, 2)).reshape(4 * H, T * B)
+    dA_all = dA.reshape(4 * H, T * B)  # no copy
     xh_all = _buffers.copy(cache.xh[:T].transpose(1, 0, 2)).reshape(-1, T * B)
     dW = dA_all @ xh_all.T  # (4H, n_in + H + 1)
     return {
