@@ -4,7 +4,7 @@ trained networks (Kim, Li & Sejnowski 2019) scored on held-out trials.
 
 The trained rate networks come from ``tests/data/make_spiking_models.py`` (committed weights: training them
 takes minutes, converting them seconds). Small Brian2 tests use the numpy target (no compilation); the
-conversion tests (slow) use Cython, compiled once into the session's cache.
+conversion tests (slow) use Cython, compiled once into the shared cache (the ``cache`` fixture of conftest).
 """
 
 import dataclasses
@@ -18,14 +18,6 @@ import neurosim as ns
 from neurosim.spiking import ConversionWarning, SpikingNetwork, lif_rate, to_spiking
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
-
-
-@pytest.fixture(scope="session")
-def cache(tmp_path_factory):
-    """One Brian2 compilation cache for the whole test session (or ``$NEUROSIM_BRIAN_CACHE``)."""
-    from neurosim.brian import devices
-
-    return os.environ.get(devices.CACHE_ENV) or str(tmp_path_factory.mktemp("brian2_cache"))
 
 
 def small_net(activation="sigmoid", n_rec=30, dale=0.8, p=1.0, rng=0, **kw):
