@@ -201,6 +201,26 @@ def test_same_seed_same_spikes_and_the_readout_is_the_filtered_trains(cache):
 
 
 @pytest.mark.brian2
+def test_per_input_drive_matches_the_precomputed_drive(cache, monkeypatch):
+    """Large batches hold only u and compute W_in u + b in Brian2: the same network, to round-off."""
+    from neurosim.brian import spiking as brian_spiking
+
+    net = small_net(n_rec=20)
+    net = net.replace(b=0.3 * np.random.default_rng(1).standard_normal(net.n_rec))
+    snet = to_spiking(net, lam=30.0)
+    trials = random_trials(net, n_trials=2, n_steps=15)
+    run = lambda: ns.simulate(snet, trials, substrate="spiking", target="numpy", noise=None, cache_dir=cache,  # noqa
+                              rng=2)
+    projected = run()
+    monkeypatch.setattr(brian_spiking, "PROJECTED_MAX_BYTES", 0)
+    per_input = run()
+    assert sum(len(t) for t in projected.extras["spike_times"]) > 20
+    assert all(np.array_equal(a, b) for a, b in zip(projected.extras["spike_indices"],
+                                                     per_input.extras["spike_indices"]))
+    assert np.allclose(projected.states, per_input.states, atol=1e-9)
+
+
+@pytest.mark.brian2
 def test_dale_signs_and_connectivity_carry_into_the_built_synapses(cache):
     import brian2
 
