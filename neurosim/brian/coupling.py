@@ -83,8 +83,9 @@ def _synapses(net, group, n_trials):
     if len(w) == 0:  # W_rec == 0: I_rec stays 0 (Brian2 cannot connect an empty index list)
         return [], {}, {"n_synapses": 0}
     src = source_name(net)
+    # on the group's own clock (not Brian2's default 0.1 ms one); the summation itself always runs on the target's
     syn = brian2.Synapses(group, group, model=f"w : 1 (constant)\nI_rec_post = w * {src}_pre : 1 (summed)",
-                          name="neurosim_recurrent")
+                          clock=group.clock, name="neurosim_recurrent")
     syn.connect(i=pre, j=post)
     syn.w = w
     return [syn], {}, {"n_synapses": int(len(w))}
