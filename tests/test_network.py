@@ -82,3 +82,17 @@ def test_load_rejects_truncated_corrupted_and_foreign_files(tmp_path):
         ns.load(tmp_path / "t")
     with pytest.raises(FileNotFoundError, match="neurosim train"):
         ns.load(tmp_path / "missing")
+
+
+def test_the_numpy_core_does_not_import_brian2():
+    import subprocess
+    import sys
+
+    code = ("import sys, neurosim as ns\n"
+            "task = ns.tasks.make('adding')\n"
+            "net = ns.RateNetwork.random(task.n_in, 4, task.n_out, dt=task.dt, rng=0)\n"
+            "net, _ = ns.train(net, task, steps=2, progress=False)\n"
+            "ns.simulate(net, task.sample(2, rng=0), 'ann')\n"
+            "print('brian2' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
