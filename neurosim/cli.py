@@ -11,8 +11,18 @@ import time
 import numpy as np
 
 
-def _out_dir(path: str, force: bool) -> str:
-    """Create DIR; refuse to mix new results with old ones unless ``--force``."""
+def _out_dir(path: str | None, force: bool, default: str | None = None) -> str:
+    """Create the output directory; never mix new results with old ones.
+
+    An explicit ``--out`` that holds files is refused unless ``--force``. Without ``--out`` the ``default``
+    directory is used, or ``default-2``, ``default-3``, ... when it already holds results, so that running
+    the same command twice keeps both runs.
+    """
+    if path is None:
+        path, n = default, 1
+        while os.path.isdir(path) and os.listdir(path) and not force:
+            n += 1
+            path = f"{default}-{n}"
     if os.path.isdir(path) and os.listdir(path) and not force:
         raise ValueError(f"--out {path}: the directory exists and is not empty; choose another directory or pass "
                          "--force to overwrite its files")
@@ -106,7 +116,7 @@ def cmd_simulate(args) -> int:
     from .simulate import CompilerError, simulate
 
     net, task, name = _model_and_task(args.model, args.task)
-    out = _out_dir(args.out or f"simulate-{name}-{args.substrate}", args.force)
+    out = _out_dir(args.out, args.force, default=os.path.join("runs", f"simulate-{name}-{args.substrate}"))
     trials = task.sample(args.trials, rng=args.seed)
     options = dict(device=args.device, target=args.target, coupling=args.coupling, noise=args.noise, rng=args.seed)
     if args.sim_dt is not None:
@@ -200,7 +210,7 @@ def cmd_compare(args) -> int:
 
     spec = load_spec(args.spec or default_spec_path())
     substrates = tuple(s.strip() for s in args.substrates.split(",") if s.strip())
-    out = _out_dir(args.out or os.path.join("runs", f"compare-{spec.name}"), args.force)
+    out = _out_dir(args.out, args.force, default=os.path.join("runs", f"compare-{spec.name}"))
     say = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg, flush=True))
     start = time.perf_counter()
     cmp = compare(spec, substrates=substrates, device=args.device, n_trials=args.trials, seed=args.seed,
@@ -261,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the trials and the noise")
     p.add_argument("--lam", type=float, default=None, metavar="HZ",
                    help="spiking: the rate-to-spike scaling lambda in Hz (default: the spec's, else calibrated)")
-    p.add_argument("--out", metavar="DIR", help="output directory (default: simulate-NAME-SUBSTRATE)")
+    p.add_argument("--out", metavar="DIR",
+                   help="output directory (default: runs/simulate-NAME-SUBSTRATE, numbered if it exists)")
     p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
     p.set_defaults(func=cmd_simulate)
 
@@ -271,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and figures. Without SPEC.toml it runs the shipped default model "
                                    f"(models/{DEFAULT_MODEL}.toml).")
     p.add_argument("spec", nargs="?", metavar="SPEC.toml", help="model spec (default: the shipped default model)")
-    p.add_argument("--out", metavar="DIR", help="output directory (default: runs/compare-NAME)")
+    p.add_argument("--out", metavar="DIR",
+                   help="output directory (default: runs/compare-NAME, numbered if it exists)")
     p.add_argument("--substrates", default="ann,rate,spiking", help="comma-separated (default: ann,rate,spiking)")
     p.add_argument("--device", default="runtime", choices=("runtime", "cpp_standalone"), help="Brian2 device")
     p.add_argument("--trials", type=int, default=16, help="number of held-out trials (default 16)")

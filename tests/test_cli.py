@@ -45,3 +45,14 @@ def test_help_runs_as_a_command():
     done = subprocess.run([sys.executable, "-m", "neurosim.cli", "--help"], capture_output=True, text=True,
                           check=True)
     assert "train" in done.stdout and "tasks" in done.stdout
+
+
+def test_running_a_command_twice_without_out_keeps_both_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    spec = os.path.join(ROOT, "models", "sine_prediction_lstm.toml")  # ANN only: fast
+    for _ in range(2):
+        assert cli.main(["compare", spec, "--trials", "2", "--quiet"]) == 0
+    runs = tmp_path / "runs"
+    first, second = runs / "compare-sine_prediction_lstm", runs / "compare-sine_prediction_lstm-2"
+    assert (first / "report.md").exists() and (second / "report.md").exists()
+    assert "did not run" in capsys.readouterr().out
