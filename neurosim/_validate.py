@@ -12,7 +12,8 @@ import sys
 
 import numpy as np
 
-__all__ = ["as_seconds", "as_array", "check_finite", "check_shape", "as_rng", "check_choice", "check_positive"]
+__all__ = ["as_seconds", "as_array", "check_finite", "check_shape", "as_rng", "check_choice", "check_positive",
+           "check_binary", "substeps"]
 
 
 def as_seconds(value, name: str) -> float:
@@ -95,3 +96,29 @@ def as_rng(rng, name: str = "rng") -> np.random.Generator:
         f"{name}: expected a non-negative int seed or a numpy.random.Generator, got {type(rng).__name__} {rng!r}; "
         "randomness in neurosim is always explicit (pass rng=0, for example)"
     )
+
+
+def check_binary(arr: np.ndarray, name: str) -> np.ndarray:
+    """Reject anything but 0 and 1 entries, showing the first offending values."""
+    bad = (arr != 0) & (arr != 1)
+    if np.any(bad):
+        raise ValueError(f"{name}: expected only 0 and 1 entries, got {np.unique(arr[bad])[:5].tolist()}; "
+                         "use a 0/1 array, e.g. (mask != 0).astype(float)")
+    return arr
+
+
+def substeps(dt: float, sim_dt, name: str = "sim_dt") -> tuple[int, float]:
+    """``(k, dt / k)`` for a simulation step ``sim_dt = dt / k`` with a whole number k >= 1 (None means dt).
+
+    sim_dt: float seconds or a Brian2 time. TypeError for a wrong dimension; ValueError when it does not divide dt.
+    """
+    if sim_dt is None:
+        return 1, dt
+    sim_dt = as_seconds(sim_dt, name)
+    ratio = dt / sim_dt
+    k = int(round(ratio))
+    if k < 1 or abs(ratio - k) > 1e-9 * k:
+        raise ValueError(f"{name}: expected net.dt / k for a whole number k >= 1, a step that divides net.dt = "
+                         f"{dt} s; got {name} = {sim_dt} s (net.dt / {name} = {ratio:.6g}); use e.g. "
+                         f"{name}=net.dt / {max(k, 1)}")
+    return k, dt / k

@@ -26,7 +26,8 @@ from typing import ClassVar
 import numpy as np
 
 from . import activations
-from ._validate import as_array, as_rng, as_seconds, check_choice, check_finite, check_positive, check_shape
+from ._validate import (as_array, as_rng, as_seconds, check_binary, check_choice, check_finite, check_positive,
+                        check_shape)
 
 __all__ = ["RateNetwork", "load", "register_model"]
 
@@ -182,18 +183,21 @@ class RateNetwork(Saveable):
         set_("sigma", check_positive(self.sigma, f"{name}.sigma", allow_zero=True))
         if self.mask is not None:
             mask = check_shape(as_array(self.mask, f"{name}.mask", dtype=dtype), (N, N), f"{name}.mask")
-            if not np.all((mask == 0) | (mask == 1)):
-                raise ValueError(f"{name}.mask: expected only 0 and 1 entries")
+            check_binary(mask, f"{name}.mask")
             if np.any(W_rec[mask == 0] != 0):
-                raise ValueError(f"{name}.W_rec: nonzero weights where mask is 0; apply the mask "
-                                 "(W_rec * mask) or call net.constrain()")
+                i, j = np.argwhere((mask == 0) & (W_rec != 0))[0]
+                raise ValueError(f"{name}.W_rec: nonzero weights where mask is 0 (first: W_rec[{i}, {j}] = "
+                                 f"{W_rec[i, j]}); apply the mask (W_rec * mask) or call net.constrain()")
             set_("mask", mask)
         if self.dale is not None:
             dale = check_shape(as_array(self.dale, f"{name}.dale", dtype=dtype), (N,), f"{name}.dale")
             if not np.all(np.abs(dale) == 1):
-                raise ValueError(f"{name}.dale: expected +1 (excitatory) or -1 (inhibitory) per unit")
+                raise ValueError(f"{name}.dale: expected +1 (excitatory) or -1 (inhibitory) per unit, got "
+                                 f"{np.unique(dale[np.abs(dale) != 1])[:5].tolist()}")
             if np.any(W_rec * dale[None, :] < 0):
-                raise ValueError(f"{name}.W_rec: weights violate Dale's law (column j must have the sign dale[j]); "
+                i, j = np.argwhere(W_rec * dale[None, :] < 0)[0]
+                raise ValueError(f"{name}.W_rec: weights violate Dale's law (column j must have the sign dale[j]; "
+                                 f"first: W_rec[{i}, {j}] = {W_rec[i, j]} with dale[{j}] = {dale[j]:+g}); "
                                  "call net.constrain() to project them")
             set_("dale", dale)
 
@@ -256,11 +260,12 @@ class RateNetwork(Saveable):
             W_rec *= 1.0 / np.sqrt(1.0 - 2.0 / np.pi)  # |N(0,s)| has variance s^2 (1 - 2/pi)
         if mask is not None:
             W_rec *= mask
-        if spectral_radius is None and signs is not None:
+        if spectral_radius is not None:
+            spectral_radius = check_positive(spectral_radius, "RateNetwork.random spectral_radius")
+        elif signs is not None:
             spectral_radius = g  # E/I blocks of |N| weights have no closed-form bulk radius: set it to g
         if spectral_radius is not None and g > 0:
-            radius = np.max(np.abs(np.linalg.eigvals(W_rec)))
-            W_rec *= check_positive(spectral_radius, "RateNetwork.random spectral_radius") / radius
+            W_rec *= spectral_radius / np.max(np.abs(np.linalg.eigvals(W_rec)))
         W_in = rng.normal(0.0, input_scale / np.sqrt(n_in), (N, n_in))
         W_out = rng.normal(0.0, 1.0 / np.sqrt(N), (n_out, N))
         net = cls(W_in=W_in, W_rec=W_rec, b=np.zeros(N), W_out=W_out, b_out=np.zeros(n_out), tau=tau, dt=dt,

@@ -46,7 +46,7 @@ from typing import ClassVar
 import numpy as np
 
 from . import activations
-from ._validate import as_array, as_seconds, check_choice, check_finite, check_shape
+from ._validate import as_array, as_seconds, check_choice, check_finite, check_shape, substeps
 from .network import RateNetwork, Saveable, register_model
 
 __all__ = ["SpikingNetwork", "to_spiking", "lif_rate", "ConversionWarning", "SYNAPSES"]
@@ -241,10 +241,7 @@ class SpikingNetwork(Saveable):
         if self.synapse == "double" and sim_dt > self.tau_r / 2:
             raise ValueError(f"{name}: the simulation step must be at most tau_r / 2 = {self.tau_r / 2:g} s to "
                              f"resolve the synaptic rise time, got {sim_dt:g} s; use a smaller sim_dt")
-        ratio = self.dt / sim_dt
-        if abs(ratio - round(ratio)) > 1e-6 * ratio:
-            raise ValueError(f"{name}: the simulation step must divide the task step dt = {self.dt:g} s, got "
-                             f"{sim_dt:g} s (dt / sim_dt = {ratio:.6g}); use dt / k for an integer k")
+        substeps(self.dt, sim_dt, name)  # the same divisibility rule as the rate substrate
         return sim_dt
 
     def rate_curve(self, x) -> np.ndarray:

@@ -127,3 +127,12 @@ def test_task_steps_round_halves_up_and_absorb_float_error():
     assert task.steps(0.025) == 3 and task.steps(0.3) == 30 and task.steps(0.0149) == 1
     with pytest.raises(ValueError, match=r"Adding\.cue: 0\.001 s is 0 steps"):
         task.steps(0.001, name="cue")
+
+
+def test_errors_show_what_was_received():
+    with pytest.raises(ValueError, match=r"RateNetwork\.mask: expected only 0 and 1 entries, got \[2\.0\]"):
+        ns.RateNetwork(**_fields(mask=np.full((8, 8), 2.0)))
+    with pytest.raises(ValueError, match=r"Dale's law .*first: W_rec\[0, 0\] = -1\.0 with dale\[0\] = \+1"):
+        ns.RateNetwork(**_fields(dale=np.ones(8), W_rec=-np.ones((8, 8))))
+    with pytest.raises(ValueError, match=r"RateNetwork\.random spectral_radius: expected a finite value > 0"):
+        ns.RateNetwork.random(1, 4, 1, g=0.0, spectral_radius=-1.0)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import activations
-from .._validate import as_seconds, check_choice
+from .._validate import check_choice, substeps
 from . import coupling as coupling_mod
 from . import devices
 
@@ -58,24 +58,6 @@ class RateRun:
     build_time: float  # seconds: building objects, code generation, compilation
     run_time: float  # seconds in the simulation loop
     metadata: dict = field(default_factory=dict)
-
-
-def substeps(net_dt: float, sim_dt) -> tuple[int, float]:
-    """``(k, sim_dt)`` with ``sim_dt = net_dt / k`` for a whole number k >= 1; ``sim_dt=None`` means net_dt.
-
-    sim_dt: float seconds or a Brian2 time. Raises TypeError for a wrong dimension and ValueError when sim_dt
-    does not divide net.dt.
-    """
-    if sim_dt is None:
-        return 1, net_dt
-    sim_dt = as_seconds(sim_dt, "sim_dt")
-    ratio = net_dt / sim_dt
-    k = int(round(ratio))
-    if k < 1 or abs(ratio - k) > 1e-9 * k:
-        raise ValueError(f"sim_dt: expected net.dt / k for a whole number k >= 1 (net.dt = {net_dt} s), got "
-                         f"sim_dt = {sim_dt} s (net.dt / sim_dt = {ratio:.6g}); use e.g. sim_dt=net.dt / "
-                         f"{max(k, 1)}")
-    return k, net_dt / k
 
 
 def equations(net, *, input_expr: str, noise: str | None, stored_source: bool = False) -> str:

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._validate import as_array, as_rng, as_seconds, check_finite, check_positive, check_shape
+from .._validate import as_array, as_rng, as_seconds, check_binary, check_finite, check_positive, check_shape
 
 __all__ = ["Trials", "Task", "register", "names", "make", "get", "regression_metrics", "describe", "primary_metric"]
 
@@ -53,8 +53,7 @@ class Trials:
         check_shape(y, (B, T, None), "Trials.targets", "targets must have the inputs' batch and time axes")
         m = as_array(self.mask, "Trials.mask", ndim=3, dtype=float)
         check_shape(m, y.shape, "Trials.mask", "the mask has one entry per target")
-        if not np.all((m == 0) | (m == 1)):
-            raise ValueError("Trials.mask: expected only 0 and 1 entries")
+        check_binary(m, "Trials.mask")
         object.__setattr__(self, "inputs", u)
         object.__setattr__(self, "targets", y)
         object.__setattr__(self, "mask", m)
