@@ -12,26 +12,40 @@ import sys
 
 import numpy as np
 
-__all__ = ["as_seconds", "as_array", "check_finite", "check_shape", "as_rng", "check_choice", "check_positive",
+__all__ = ["as_si", "as_seconds", "as_array", "check_finite", "check_shape", "as_rng", "check_choice", "check_positive",
            "check_binary", "substeps"]
 
 
-def as_seconds(value, name: str) -> float:
-    """Return ``value`` as float seconds; accepts a number (seconds) or a Brian2 time quantity."""
+_UNITS = {  # unit -> (what it measures, an example, the Brian2 unit's name)
+    "second": ("a time", "10*ms", "second"),
+    "volt": ("a voltage", "-65*mV", "volt"),
+}
+
+
+def as_si(value, name: str, unit: str = "second", *, positive: bool = True) -> float:
+    """Return ``value`` as a float in SI ``unit`` ("second" or "volt"); accepts a number or a Brian2 quantity.
+
+    ``positive`` also requires value > 0 (times); every value must be finite.
+    """
+    what, example, brian_unit = _UNITS[unit]
     brian2 = sys.modules.get("brian2")
     if brian2 is not None and isinstance(value, brian2.Quantity):
-        if not brian2.have_same_dimensions(value, brian2.second):
-            raise TypeError(
-                f"{name}: expected a time (seconds or a Brian2 time such as 10*ms), "
-                f"got {value!r} with dimensions {value.dim}"
-            )
+        if not brian2.have_same_dimensions(value, getattr(brian2, brian_unit)):
+            raise TypeError(f"{name}: expected {what} ({unit}s or a Brian2 quantity such as {example}), "
+                            f"got {value!r} with dimensions {value.dim}")
         value = float(np.asarray(value))  # Brian2 stores quantities in SI base units
     elif isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a number of seconds, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name}: expected a number of {unit}s, got {type(value).__name__} {value!r}")
     value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}: expected a positive, finite time in seconds, got {value!r}")
+    if not np.isfinite(value) or (positive and value <= 0):
+        raise ValueError(f"{name}: expected a {'positive, ' if positive else ''}finite {what[2:]} in {unit}s, "
+                         f"got {value!r}")
     return value
+
+
+def as_seconds(value, name: str) -> float:
+    """Return ``value`` as positive float seconds; accepts a number (seconds) or a Brian2 time quantity."""
+    return as_si(value, name, "second")
 
 
 def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool = False):

@@ -24,11 +24,11 @@ import numpy as np
 from . import activations
 from ._validate import as_rng
 from .brian.devices import CompilerError  # brian2-free module: re-exported so callers need not reach into brian/
+from .brian.rate import NOISE_MODES  # brian2-free at import time
 from .tasks import Trials
 
 __all__ = ["simulate", "Result", "register_substrate", "substrates", "NOISE_MODES", "CompilerError"]
 
-NOISE_MODES = ("matched", "native", None)
 _SUBSTRATES: dict[str, Callable] = {}
 
 

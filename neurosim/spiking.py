@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-import sys
 import warnings
 from dataclasses import dataclass
 from typing import ClassVar
@@ -46,7 +45,7 @@ from typing import ClassVar
 import numpy as np
 
 from . import activations
-from ._validate import as_array, as_seconds, check_choice, check_finite, check_shape, substeps
+from ._validate import as_array, as_seconds, as_si, check_choice, check_finite, check_shape, substeps
 from .network import RateNetwork, Saveable, register_model
 
 __all__ = ["SpikingNetwork", "to_spiking", "lif_rate", "ConversionWarning", "SYNAPSES"]
@@ -74,18 +73,7 @@ _UNRELIABLE = {
 
 def _as_volts(value, name: str) -> float:
     """A voltage as float volts: a number (volts) or a Brian2 voltage."""
-    brian2 = sys.modules.get("brian2")
-    if brian2 is not None and isinstance(value, brian2.Quantity):
-        if not brian2.have_same_dimensions(value, brian2.volt):
-            raise TypeError(f"{name}: expected a voltage (volts or a Brian2 voltage such as -65*mV), got "
-                            f"{value!r} with dimensions {value.dim}")
-        value = float(np.asarray(value))  # Brian2 stores quantities in SI base units
-    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a number of volts, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name}: expected a finite voltage in volts, got {value!r}")
-    return value
+    return as_si(value, name, "volt", positive=False)
 
 
 def _as_time(value, name: str, *, allow_zero: bool = False) -> float:

@@ -42,9 +42,10 @@ from .._validate import check_choice, substeps
 from . import coupling as coupling_mod
 from . import devices
 
-__all__ = ["RateRun", "run", "equations", "substeps", "INPUT_MODES"]
+__all__ = ["RateRun", "run", "equations", "substeps", "INPUT_MODES", "NOISE_MODES"]
 
 INPUT_MODES = ("projected", "per_input")
+NOISE_MODES = ("matched", "native", None)  # the same realization as the ANN, Brian2's own xi, or none
 # "projected" precomputes W_in u + b for every step and neuron, (T, B*N): exact and fastest, but large
 PROJECTED_MAX_BYTES = 256 * 2**20
 
@@ -109,7 +110,7 @@ def run(net, inputs, *, device: str = "runtime", target: str = "cython", couplin
     k, sim_dt = substeps(net.dt, sim_dt)
     coupling = coupling_mod.default(device) if coupling is None else coupling
     check_choice(coupling, coupling_mod.COUPLINGS, "coupling")
-    if noise not in (None, "matched", "native"):
+    if noise not in NOISE_MODES:
         raise ValueError(f"noise: expected 'matched', 'native' or None, got {noise!r}")
     u_tm = np.ascontiguousarray(np.asarray(inputs, dtype=np.float64).transpose(1, 0, 2))  # (T, B, n_in)
     T, B, n_in = u_tm.shape
