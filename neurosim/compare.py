@@ -84,7 +84,7 @@ def _applies(substrate: str, net) -> str | None:
     return None
 
 
-def compare(spec: ModelSpec, *, substrates=SUBSTRATES, device: str = "runtime", n_trials: int = 16,
+def compare(spec: ModelSpec, *, substrates=SUBSTRATES, device: str = "runtime", target: str = "auto", n_trials: int = 16,
             seed: int = 0, retrain: bool = False, calibrate: bool = False, out: str | None = None,
             progress: bool = True, say=print) -> Comparison:
     """Run the model of ``spec`` on each of ``substrates`` over the same ``n_trials`` held-out trials.
@@ -92,6 +92,8 @@ def compare(spec: ModelSpec, *, substrates=SUBSTRATES, device: str = "runtime", 
     The spec's shipped weights are used unless they are missing or ``retrain`` is set (then the model is trained
     and saved under ``out``). The spiking network uses ``[spiking] lam`` unless it is missing or ``calibrate``
     is set (then lambda is calibrated on separate validation trials). ``say`` receives progress messages.
+    ``target``: Brian2 code generation on the runtime device, "auto" (Cython when a compiler works, else numpy
+    with one warning), "cython" or "numpy".
     """
     unknown = [s for s in substrates if s not in SUBSTRATES]
     if unknown or not substrates:
@@ -119,7 +121,7 @@ def compare(spec: ModelSpec, *, substrates=SUBSTRATES, device: str = "runtime", 
         if name == "spiking":
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ConversionWarning)
-                res = _spiking(cmp, spiking_kw, calib_kw, device, seed, say)
+                res = _spiking(cmp, spiking_kw, calib_kw, device, target, seed, say)
             for w in caught:  # the conversion's caveats belong in the report, not in a log line
                 if issubclass(w.category, ConversionWarning):
                     cmp.notes["spiking"] = str(w.message).removeprefix("to_spiking: ")
@@ -127,14 +129,16 @@ def compare(spec: ModelSpec, *, substrates=SUBSTRATES, device: str = "runtime", 
                 else:
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         else:
-            res = simulate(net, trials, name, device=device, rng=seed)
+            res = simulate(net, trials, name, device=device, rng=seed,
+                           **({} if name == "ann" else {"target": target}))
         cmp.results[name] = res
         say(f"      done in {time.perf_counter() - start:.1f} s")
     _score(cmp)
     return cmp
 
 
-def _spiking(cmp: Comparison, spiking_kw: dict, calib_kw: dict, device: str, seed: int, say) -> Result:
+def _spiking(cmp: Comparison, spiking_kw: dict, calib_kw: dict, device: str, target: str, seed: int,
+             say) -> Result:
     from .calibration import calibrate_lambda
 
     kw = dict(spiking_kw)
@@ -143,12 +147,12 @@ def _spiking(cmp: Comparison, spiking_kw: dict, calib_kw: dict, device: str, see
         grid = calib_kw.get("lambdas", None)
         extra = {} if grid is None else {"lambdas": grid}
         say(f"      calibrating lambda on {n_cal} validation trials ...")
-        cmp.calibration = calibrate_lambda(cmp.net, cmp.task, n_trials=n_cal, device=device, rng=seed + 1, **extra,
-                                           **kw)
+        cmp.calibration = calibrate_lambda(cmp.net, cmp.task, n_trials=n_cal, device=device, target=target,
+                                           rng=seed + 1, **extra, **kw)
         kw["lam"] = cmp.calibration.lam
         say(f"      lambda = {kw['lam']:g} Hz")
     snet = to_spiking(cmp.net, **kw)
-    return simulate(snet, cmp.trials, "spiking", device=device, rng=seed)
+    return simulate(snet, cmp.trials, "spiking", device=device, target=target, rng=seed)
 
 
 def _score(cmp: Comparison) -> None:
