@@ -32,7 +32,7 @@ def _cell(net):
 
 
 def _inputs(net, inputs, name="inputs") -> np.ndarray:
-    u = check_finite(as_array(inputs, name, ndim=3), name)
+    u = check_finite(as_array(inputs, name, ndim=3, min_size=True), name)
     check_shape(u, (None, None, net.n_in), name,
                 f"the network has n_in = {net.n_in} inputs; build it with n_in = task.n_in")
     return np.ascontiguousarray(u.transpose(1, 0, 2), dtype=net.dtype)  # (T, B, n_in)
@@ -82,9 +82,10 @@ def forward(net, inputs, *, noise=None, rng=None):
     ``states`` is the integrated variable (r in the rate form, x in the current form, h for gated cells).
     A noisy network (sigma > 0) takes either a noise array from :func:`noise` or an ``rng``.
     """
+    cell = _cell(net)
     u = _inputs(net, inputs)
     T, B, _ = u.shape
-    cache = _cell(net).run(net, u, _resolve_noise(net, B, T, noise, rng))
+    cache = cell.run(net, u, _resolve_noise(net, B, T, noise, rng))
     y = activations.output(_readout(net, cache.S), net.output_activation)  # (T, B, n_out)
     return cache.states.transpose(1, 0, 2), y.transpose(1, 0, 2)
 
