@@ -70,7 +70,7 @@ def resolve_target(target: str = "auto") -> str:
             warnings.warn("target='auto': no working C compiler (Brian2's test compilation failed), so Brian2 runs "
                           "with numpy code generation: same results, slower. Install gcc or clang and the Python "
                           "headers for Cython, or pass target='numpy' (--target numpy) to silence this",
-                          NoCompilerWarning, stacklevel=3)
+                          NoCompilerWarning, stacklevel=2)
     return "cython" if _CYTHON_WORKS else "numpy"
 
 
