@@ -114,7 +114,7 @@ def cmd_train(args) -> int:
 def _model_and_task(path: str, task_name: str | None):
     """(net, task, name) from a model spec (its weights beside it) or from saved weights (+ --task)."""
     from . import load, tasks
-    from .spec import load_spec
+    from .spec import load_spec, parse_spec
 
     if path.endswith(".toml"):
         spec = load_spec(path)
@@ -124,7 +124,9 @@ def _model_and_task(path: str, task_name: str | None):
                                     f"(neurosim train {path} --out DIR) and copy DIR/model.* to {base}.*, or pass "
                                     "the weights path DIR/model with --task")
         task = spec.make_task() if task_name is None else tasks.make(task_name, dt=spec.make_task().dt)
-        return load(base), task, spec.name
+        net = load(base)
+        spec.check_weights(net, f"simulate {base}.json")  # weights beside a spec are that spec's network
+        return net, task, spec.name
     net = load(path)
     if task_name is not None:
         return net, tasks.make(task_name, dt=net.dt), os.path.basename(path.removesuffix(".json"))
@@ -132,10 +134,16 @@ def _model_and_task(path: str, task_name: str | None):
     if not os.path.exists(metrics):
         raise ValueError(f"simulate {path}: which task? pass --task NAME (known: {', '.join(tasks.names())}); "
                          "weights written by `neurosim train` carry it in metrics.json beside them")
-    with open(metrics) as fh:
-        saved = json.load(fh)["spec"]  # ModelSpec.to_dict(), written by `neurosim train`
-    task = dict(saved["task"])
-    return net, tasks.make(task.pop("name"), **task), saved.get("name", "model")
+    try:
+        with open(metrics) as fh:
+            saved = json.load(fh)["spec"]  # ModelSpec.to_dict(), written by `neurosim train`
+        spec = parse_spec({k: saved[k] for k in ("task", "network", "training", "spiking") if saved.get(k)},
+                          source=metrics, name=saved.get("name", "model"))
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ValueError(f"simulate {path}: {metrics} does not hold the spec of a `neurosim train` run "
+                         f"({type(err).__name__}: {err}); pass --task NAME") from None
+    spec.check_weights(net, f"simulate {path}")
+    return net, spec.make_task(), spec.name
 
 
 def cmd_simulate(args) -> int:

@@ -66,7 +66,9 @@ def _weights(spec: ModelSpec, retrain: bool, out: str | None, progress: bool, sa
     """The trained network: the spec's shipped weights, or trained now (saved under ``out``)."""
     path = spec.weights_path
     if path and not retrain and os.path.exists(path + ".json"):
-        return load(path), path + ".json", False
+        net = load(path)
+        spec.check_weights(net, f"compare {path}.json")  # weights beside a spec are that spec's network
+        return net, path + ".json", False
     if not retrain:
         say(f"no trained weights at {path}.json: training now (`neurosim train {spec.path} --out DIR` makes them)")
     net, _, _ = fit(spec, progress=progress)

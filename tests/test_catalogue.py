@@ -306,6 +306,18 @@ def place(tmp_path):
     meta = {"format": "neurosim.model", "format_version": 1, "class": "RateNetwork", "arrays": {}}
     (tmp_path / "nokeys.json").write_text(json.dumps(meta))
     np.savez(tmp_path / "nokeys.npz")
+    spec = open(PD).read()
+    for name, text in {"size": spec.replace("n_rec = 200", "n_rec = 100"),
+                       "activation": spec.replace('activation = "sigmoid"', 'activation = "tanh"'),
+                       "form": spec.replace('form = "current"', 'form = "rate"'),
+                       "other": open(FF).read()}.items():  # a spec beside weights that are not its network
+        (tmp_path / f"{name}.toml").write_text(text)
+        for ext in (".json", ".npz"):
+            (tmp_path / f"{name}{ext}").write_bytes(open(os.path.join(MODELS, "perceptual_decision" + ext), "rb").read())
+    (tmp_path / "trained").mkdir()
+    for ext in (".json", ".npz"):
+        (tmp_path / "trained" / f"model{ext}").write_bytes(open(os.path.join(MODELS, "flip_flop" + ext), "rb").read())
+    (tmp_path / "trained" / "metrics.json").write_text(json.dumps({"model": "x", "scores": {}}))
     return tmp_path
 
 
@@ -342,6 +354,19 @@ CLI = [
     ("simulate --out is a file", ["simulate", FF, "--out", "{tmp}/a_file"], r"--out .*a_file: a file of that name"),
     ("simulate --out not empty", ["simulate", FF, "--out", "{tmp}/full"], r"--out .*full: the directory is not empty"),
     ("simulate an LSTM on rate", ["simulate", LSTM, "--out", "{tmp}/o2"], r"simulate substrate 'rate': expected a RateNetwork"),
+    ("simulate weights of another size", ["simulate", "{tmp}/size.toml"], r"do not match the spec .*n_rec 200 \(spec: 100\)"),
+    ("simulate weights of another activation", ["simulate", "{tmp}/activation.toml"],
+     r"do not match the spec .*activation 'sigmoid' \(spec: 'tanh'\)"),
+    ("simulate weights of another form", ["simulate", "{tmp}/form.toml"], r"form 'current' \(spec: 'rate'\)"),
+    ("simulate weights of another task", ["simulate", "{tmp}/other.toml"], r"n_out \(task\) 2 \(spec: 3\)"),
+    ("simulate metrics.json without a spec", ["simulate", "{tmp}/trained/model"],
+     r"metrics\.json does not hold the spec of a `neurosim train` run"),
+    ("compare weights of another size", ["compare", "{tmp}/size.toml", "--out", "{tmp}/o5"],
+     r"compare .*size\.json: the weights do not match the spec .*n_rec 200 \(spec: 100\)"),
+    ("compare weights of another activation", ["compare", "{tmp}/activation.toml", "--out", "{tmp}/o6"],
+     r"activation 'sigmoid' \(spec: 'tanh'\)"),
+    ("compare weights of another form", ["compare", "{tmp}/form.toml", "--out", "{tmp}/o7"], r"form 'current'"),
+    ("compare weights of another task", ["compare", "{tmp}/other.toml", "--out", "{tmp}/o8"], r"n_rec 200 \(spec: 64\)"),
     ("compare --trials 0", ["compare", "--trials", "0"], r"argument --trials: expected a whole number >= 1"),
     ("compare --trials x", ["compare", "--trials", "x"], r"argument --trials: expected a whole number >= 1, got 'x'"),
     ("compare --seed -3", ["compare", "--seed", "-3"], r"argument --seed"),
