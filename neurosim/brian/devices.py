@@ -149,7 +149,7 @@ def _root_message(err) -> str:
 
 
 @contextmanager
-def session(device: str = "runtime", target: str = "cython", *, cache_dir=None):
+def session(device: str = "runtime", target: str = "auto", *, cache_dir=None):
     """Set Brian2 up for one simulation; on exit restore the device, the preferences and the random state.
 
     Yields a :class:`Session`. ``device`` is "runtime" or "cpp_standalone", ``target`` "auto", "cython" or
