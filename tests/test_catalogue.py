@@ -81,7 +81,8 @@ API = [
     ("net b complex", lambda: _rate(b=np.zeros(8, complex)), TypeError, r"RateNetwork\.b: expected real"),
     ("net W_rec float16", lambda: _rate(W_rec=np.zeros((8, 8), np.float16)), TypeError,
      r"RateNetwork\.W_rec: expected float32 or float64, got float16"),
-    ("net W_out float16", lambda: _rate(W_out=np.zeros((3, 8), np.float16)), TypeError, r"RateNetwork\.W_out: .*float16"),
+    ("net W_out float16", lambda: _rate(W_out=np.zeros((3, 8), np.float16)),
+     TypeError, r"RateNetwork\.W_out: .*float16"),
     ("net W_rec longdouble", lambda: _rate(W_rec=np.zeros((8, 8), np.longdouble)), TypeError,
      r"RateNetwork\.W_rec: expected float32 or float64"),
     ("net zero units", lambda: _rate(W_rec=np.zeros((0, 0)), W_in=np.zeros((0, 3)), b=np.zeros(0),
@@ -89,7 +90,8 @@ API = [
     ("net zero inputs", lambda: _rate(W_in=np.zeros((8, 0))), ValueError, r"RateNetwork\.W_in: expected at least one"),
     ("net zero outputs", lambda: _rate(W_out=np.zeros((0, 8)), b_out=np.zeros(0)), ValueError,
      r"RateNetwork\.W_out: expected at least one"),
-    ("net W_in rows", lambda: _rate(W_in=np.zeros((7, 3))), ValueError, r"RateNetwork\.W_in: expected shape \(8, any\)"),
+    ("net W_in rows", lambda: _rate(W_in=np.zeros((7, 3))),
+     ValueError, r"RateNetwork\.W_in: expected shape \(8, any\)"),
     ("net b size", lambda: _rate(b=np.zeros(9)), ValueError, r"RateNetwork\.b: expected shape \(8\)"),
     ("net W_out cols", lambda: _rate(W_out=np.zeros((3, 9))), ValueError, r"RateNetwork\.W_out"),
     ("net b_out size", lambda: _rate(b_out=np.zeros(2)), ValueError, r"RateNetwork\.b_out"),
@@ -142,9 +144,11 @@ API = [
     ("spiking mask shape", lambda: _spiking(mask=np.ones((8, 7))), ValueError, r"SpikingNetwork\.mask: expected shape"),
     ("spiking dale violated", lambda: _spiking(dale=np.ones(8), W_rec=-np.ones((8, 8))), ValueError,
      r"SpikingNetwork\.W_rec: weights violate Dale"),
-    ("spiking W_rec complex", lambda: _spiking(W_rec=np.eye(8) * 1j), TypeError, r"SpikingNetwork\.W_rec: expected real"),
+    ("spiking W_rec complex", lambda: _spiking(W_rec=np.eye(8) * 1j),
+     TypeError, r"SpikingNetwork\.W_rec: expected real"),
     ("spiking zero units", lambda: _spiking(W_rec=np.zeros((0, 0)), W_in=np.zeros((0, 3)), b=np.zeros(0),
-                                            W_out=np.zeros((3, 0))), ValueError, r"SpikingNetwork\.W_rec: expected at least"),
+                                            W_out=np.zeros((3, 0))),
+     ValueError, r"SpikingNetwork\.W_rec: expected at least"),
     ("spiking lam 0", lambda: _spiking(lam=0.0), ValueError, r"SpikingNetwork\.lam"),
     ("spiking lam string", lambda: _spiking(lam="40"), TypeError, r"SpikingNetwork\.lam"),
     ("spiking tau_r >= tau_d", lambda: _spiking(tau_r=0.2), ValueError, r"SpikingNetwork\.tau_r"),
@@ -170,15 +174,18 @@ API = [
                                                    b_out=np.zeros(1)), TypeError, r"GatedNetwork\.W_hh: expected real"),
     ("gated zero units", lambda: ns.GatedNetwork(cell="gru", W_ih=np.zeros((0, 1)), W_hh=np.zeros((0, 0)),
                                                  b_ih=np.zeros(0), b_hh=np.zeros(0), W_out=np.zeros((1, 0)),
-                                                 b_out=np.zeros(1)), ValueError, r"GatedNetwork\.W_hh: expected at least"),
+                                                 b_out=np.zeros(1)),
+     ValueError, r"GatedNetwork\.W_hh: expected at least"),
     # Trials
     ("trials inputs 2-D", lambda: Trials(np.zeros((2, 5)), np.zeros((2, 5, 1)), np.ones((2, 5, 1)), 0.01), ValueError,
      r"Trials\.inputs: expected a 3-D array"),
     ("trials targets steps", lambda: _trials(targets=np.zeros((2, 4, 3)), mask=np.ones((2, 4, 3))), ValueError,
      r"Trials\.targets: expected shape \(2, 5, any\)"),
     ("trials mask shape", lambda: _trials(mask=np.ones((2, 5, 2))), ValueError, r"Trials\.mask: expected shape"),
-    ("trials mask 0.5", lambda: _trials(mask=np.full((2, 5, 3), 0.5)), ValueError, r"Trials\.mask: expected only 0 and 1"),
-    ("trials inputs nan", lambda: _trials(inputs=np.full((2, 5, 3), np.nan)), ValueError, r"Trials\.inputs: expected finite"),
+    ("trials mask 0.5", lambda: _trials(mask=np.full((2, 5, 3), 0.5)),
+     ValueError, r"Trials\.mask: expected only 0 and 1"),
+    ("trials inputs nan", lambda: _trials(inputs=np.full((2, 5, 3), np.nan)),
+     ValueError, r"Trials\.inputs: expected finite"),
     ("trials targets inf", lambda: _trials(targets=np.full((2, 5, 3), np.inf)), ValueError,
      r"Trials\.targets: expected finite"),
     ("trials inputs complex", lambda: _trials(inputs=np.zeros((2, 5, 3), complex)), TypeError,
@@ -187,7 +194,8 @@ API = [
      r"Trials\.targets: expected real"),
     ("trials inputs float16", lambda: _trials(inputs=np.zeros((2, 5, 3), np.float16)), TypeError,
      r"Trials\.inputs: expected float32 or float64"),
-    ("trials inputs None", lambda: _trials(inputs=None), TypeError, r"Trials\.inputs: expected a numeric array, got None"),
+    ("trials inputs None", lambda: _trials(inputs=None),
+     TypeError, r"Trials\.inputs: expected a numeric array, got None"),
     ("trials empty batch", lambda: _trials(B=0), ValueError, r"Trials\.inputs: expected at least one entry"),
     ("trials zero steps", lambda: _trials(T=0), ValueError, r"Trials\.inputs: expected at least one entry"),
     ("trials zero outputs", lambda: _trials(n_out=0), ValueError, r"Trials\.targets: expected at least one entry"),
@@ -196,12 +204,14 @@ API = [
     ("trials info list", lambda: Trials(np.zeros((2, 5, 3)), np.zeros((2, 5, 3)), np.ones((2, 5, 3)), 0.01, []),
      TypeError, r"Trials\.info: expected a dict"),
     ("trials slice past the end", lambda: _trials()[5:9], ValueError, r"Trials\[.*\]: the selection holds no trials"),
-    ("trials empty index array", lambda: _trials()[np.array([], int)], ValueError, r"Trials\[.*\]: the selection holds no"),
+    ("trials empty index array", lambda: _trials()[np.array([], int)],
+     ValueError, r"Trials\[.*\]: the selection holds no"),
     ("trials index a string", lambda: _trials()["0"], TypeError, r"Trials\[\.\.\.\]: expected an int, a slice"),
     ("trials index a float", lambda: _trials()[0.5], TypeError, r"Trials\[\.\.\.\]: expected an int, a slice"),
     # tasks
     ("task unknown", lambda: ns.tasks.make("flipflop"), ValueError, r"unknown task 'flipflop'; known tasks"),
-    ("task unknown parameter", lambda: ns.tasks.make("flip_flop", bits=3), ValueError, r"unknown parameter\(s\) \['bits'\]"),
+    ("task unknown parameter", lambda: ns.tasks.make("flip_flop", bits=3),
+     ValueError, r"unknown parameter\(s\) \['bits'\]"),
     ("task dt 0", lambda: ns.tasks.make("flip_flop", dt=0.0), ValueError, r"FlipFlop\.dt"),
     ("task dt string", lambda: ns.tasks.make("adding", dt="fast"), TypeError, r"Adding\.dt"),
     ("task stimulus 0", lambda: ns.tasks.make("perceptual_decision", stimulus=0.0), ValueError,
@@ -226,7 +236,8 @@ API = [
     ("score complex", lambda: FLIP.score(np.zeros((2, 5, 3), complex), _trials()), TypeError,
      r"flip_flop\.score outputs: expected real"),
     ("score trials not Trials", lambda: FLIP.score(np.zeros((2, 5, 3)), None), TypeError, r"flip_flop\.score trials"),
-    ("score all-zero mask", lambda: ns.tasks.make("adding").score(np.zeros((2, 5, 3)), _trials(mask=np.zeros((2, 5, 3)))),
+    ("score all-zero mask", lambda: ns.tasks.make("adding").score(np.zeros((2, 5, 3)),
+                                                                  _trials(mask=np.zeros((2, 5, 3)))),
      ValueError, r"Trials\.mask: no entry is scored"),
     # ann
     ("forward inputs size", lambda: ns.ann.forward(_net(), np.zeros((2, 5, 2))), ValueError, r"inputs: expected shape"),
@@ -236,12 +247,14 @@ API = [
      r"inputs: expected at least one"),
     ("forward inputs zero steps", lambda: ns.ann.forward(_net(), np.zeros((2, 0, 3))), ValueError,
      r"inputs: expected at least one"),
-    ("forward not a network", lambda: ns.ann.forward(None, np.zeros((2, 5, 3))), TypeError, r"expected a neurosim network"),
+    ("forward not a network", lambda: ns.ann.forward(None, np.zeros((2, 5, 3))),
+     TypeError, r"expected a neurosim network"),
     ("loss_and_grads loss", lambda: ns.ann.loss_and_grads(_net(), _trials(), loss="hinge"), ValueError, r"loss"),
     # simulate
     ("simulate substrate", lambda: ns.simulate(_net(), _trials(), "gpu"), ValueError, r"simulate substrate: unknown"),
     ("simulate trials None", lambda: ns.simulate(_net(), None), TypeError, r"simulate trials: expected"),
-    ("simulate net None", lambda: ns.simulate(None, _trials()), TypeError, r"simulate net: expected a neurosim network"),
+    ("simulate net None", lambda: ns.simulate(None, _trials()),
+     TypeError, r"simulate net: expected a neurosim network"),
     ("simulate inputs", lambda: ns.simulate(_net(), _trials(n_in=2)), ValueError, r"simulate trials\.inputs"),
     ("simulate dt", lambda: ns.simulate(_net(), _trials(dt=0.02)), ValueError, r"simulate trials\.dt"),
     ("simulate noise_mode", lambda: ns.simulate(_net(), _trials(), noise_mode="white"), ValueError,
@@ -332,17 +345,20 @@ def place(tmp_path):
     meta = {"format": "neurosim.model", "format_version": 1, "class": "RateNetwork", "arrays": {}}
     (tmp_path / "nokeys.json").write_text(json.dumps(meta))
     np.savez(tmp_path / "nokeys.npz")
-    spec = open(PD).read()
+    with open(PD) as fh, open(FF) as ff:
+        spec, other = fh.read(), ff.read()
     for name, text in {"size": spec.replace("n_rec = 200", "n_rec = 100"),
                        "activation": spec.replace('activation = "sigmoid"', 'activation = "tanh"'),
                        "form": spec.replace('form = "current"', 'form = "rate"'),
-                       "other": open(FF).read()}.items():  # a spec beside weights that are not its network
+                       "other": other}.items():  # a spec beside weights that are not its network
         (tmp_path / f"{name}.toml").write_text(text)
         for ext in (".json", ".npz"):
-            (tmp_path / f"{name}{ext}").write_bytes(open(os.path.join(MODELS, "perceptual_decision" + ext), "rb").read())
+            with open(os.path.join(MODELS, "perceptual_decision" + ext), "rb") as fh:
+                (tmp_path / f"{name}{ext}").write_bytes(fh.read())
     (tmp_path / "trained").mkdir()
     for ext in (".json", ".npz"):
-        (tmp_path / "trained" / f"model{ext}").write_bytes(open(os.path.join(MODELS, "flip_flop" + ext), "rb").read())
+        with open(os.path.join(MODELS, "flip_flop" + ext), "rb") as fh:
+            (tmp_path / "trained" / f"model{ext}").write_bytes(fh.read())
     (tmp_path / "trained" / "metrics.json").write_text(json.dumps({"model": "x", "scores": {}}))
     return tmp_path
 
@@ -355,12 +371,14 @@ LSTM = os.path.join(MODELS, "sine_prediction_lstm.toml")
 CLI = [
     ("no command", [], r"^neurosim: error: the following arguments are required: COMMAND"),
     ("unknown command", ["fly"], r"^neurosim: error: argument COMMAND: invalid choice"),
-    ("simulate --sim-dt 0", ["simulate", FF, "--sim-dt", "0"], r"argument --sim-dt: expected a whole number >= 1, got 0"),
+    ("simulate --sim-dt 0", ["simulate", FF, "--sim-dt", "0"],
+     r"argument --sim-dt: expected a whole number >= 1, got 0"),
     ("simulate --sim-dt -2", ["simulate", FF, "--sim-dt", "-2"], r"argument --sim-dt: expected a whole number >= 1"),
     ("simulate --sim-dt half", ["simulate", FF, "--sim-dt", "0.5"], r"argument --sim-dt: expected a whole number"),
     ("simulate --trials 0", ["simulate", FF, "--trials", "0"], r"argument --trials: expected a whole number >= 1"),
     ("simulate --seed -1", ["simulate", FF, "--seed", "-1"], r"argument --seed: expected a whole number >= 0"),
-    ("simulate --lam 0", ["simulate", FF, "--substrate", "spiking", "--lam", "0"], r"argument --lam: expected a positive"),
+    ("simulate --lam 0", ["simulate", FF, "--substrate", "spiking", "--lam", "0"],
+     r"argument --lam: expected a positive"),
     ("simulate --lam nan", ["simulate", FF, "--substrate", "spiking", "--lam", "nan"], r"argument --lam"),
     ("simulate --target gpu", ["simulate", FF, "--target", "gpu"], r"argument --target: invalid choice: 'gpu'"),
     ("simulate --device gpu", ["simulate", FF, "--device", "gpu"], r"argument --device: invalid choice"),
@@ -371,17 +389,21 @@ CLI = [
     ("simulate missing weights", ["simulate", "{tmp}/nomodel.toml"], r"no trained weights at"),
     ("simulate bad spec", ["simulate", "{tmp}/bad.toml"], r"\[network\] n_rec: expected an integer"),
     ("simulate broken toml", ["simulate", "{tmp}/broken.toml"], r"not valid TOML"),
-    ("simulate corrupt weights", ["simulate", "{tmp}/model", "--task", "flip_flop"], r"load: .*model\.json is not valid JSON"),
+    ("simulate corrupt weights", ["simulate", "{tmp}/model", "--task", "flip_flop"],
+     r"load: .*model\.json is not valid JSON"),
     ("simulate weights are directories", ["simulate", "{tmp}/adir", "--task", "flip_flop"],
      r"load: .*adir\.json is a directory, not a file"),
     ("simulate weights without keys", ["simulate", "{tmp}/nokeys", "--task", "flip_flop"],
      r"load: .*nokeys\.json: expected the tables 'config' and 'arrays'"),
     ("simulate unknown task", ["simulate", FF, "--task", "flipflop"], r"unknown task 'flipflop'"),
-    ("simulate --out under a file", ["simulate", FF, "--out", "{tmp}/a_file/sub"], r"--out .*a_file/sub: cannot create"),
+    ("simulate --out under a file", ["simulate", FF, "--out", "{tmp}/a_file/sub"],
+     r"--out .*a_file/sub: cannot create"),
     ("simulate --out is a file", ["simulate", FF, "--out", "{tmp}/a_file"], r"--out .*a_file: a file of that name"),
     ("simulate --out not empty", ["simulate", FF, "--out", "{tmp}/full"], r"--out .*full: the directory is not empty"),
-    ("simulate an LSTM on rate", ["simulate", LSTM, "--out", "{tmp}/o2"], r"simulate substrate 'rate': expected a RateNetwork"),
-    ("simulate weights of another size", ["simulate", "{tmp}/size.toml"], r"do not match the spec .*n_rec 200 \(spec: 100\)"),
+    ("simulate an LSTM on rate", ["simulate", LSTM, "--out", "{tmp}/o2"],
+     r"simulate substrate 'rate': expected a RateNetwork"),
+    ("simulate weights of another size", ["simulate", "{tmp}/size.toml"],
+     r"do not match the spec .*n_rec 200 \(spec: 100\)"),
     ("simulate weights of another activation", ["simulate", "{tmp}/activation.toml"],
      r"do not match the spec .*activation 'sigmoid' \(spec: 'tanh'\)"),
     ("simulate weights of another form", ["simulate", "{tmp}/form.toml"], r"form 'current' \(spec: 'rate'\)"),
@@ -393,7 +415,8 @@ CLI = [
     ("compare weights of another activation", ["compare", "{tmp}/activation.toml", "--out", "{tmp}/o6"],
      r"activation 'sigmoid' \(spec: 'tanh'\)"),
     ("compare weights of another form", ["compare", "{tmp}/form.toml", "--out", "{tmp}/o7"], r"form 'current'"),
-    ("compare weights of another task", ["compare", "{tmp}/other.toml", "--out", "{tmp}/o8"], r"n_rec 200 \(spec: 64\)"),
+    ("compare weights of another task", ["compare", "{tmp}/other.toml", "--out", "{tmp}/o8"],
+     r"n_rec 200 \(spec: 64\)"),
     ("compare --trials 0", ["compare", "--trials", "0"], r"argument --trials: expected a whole number >= 1"),
     ("compare --trials x", ["compare", "--trials", "x"], r"argument --trials: expected a whole number >= 1, got 'x'"),
     ("compare --seed -3", ["compare", "--seed", "-3"], r"argument --seed"),
@@ -408,7 +431,8 @@ CLI = [
     ("compare bad spec", ["compare", "{tmp}/bad.toml"], r"\[network\] n_rec"),
     ("compare unknown option", ["compare", "--fast"], r"unrecognized arguments: --fast"),
     ("train without --out", ["train", FF], r"the following arguments are required: --out"),
-    ("train --steps 0", ["train", FF, "--out", "{tmp}/t", "--steps", "0"], r"argument --steps: expected a whole number >= 1"),
+    ("train --steps 0", ["train", FF, "--out", "{tmp}/t", "--steps", "0"],
+     r"argument --steps: expected a whole number >= 1"),
     ("train missing spec", ["train", "{tmp}/none.toml", "--out", "{tmp}/t"], r"spec '.*none\.toml' does not exist"),
     ("train --out under a file", ["train", FF, "--out", "{tmp}/a_file/t", "--steps", "1"], r"--out .*: cannot create"),
     ("train --out not empty", ["train", FF, "--out", "{tmp}/full", "--steps", "1"], r"the directory is not empty"),
