@@ -167,7 +167,7 @@ def _save_figure(fig, path: str) -> str:
 
 def _fmt(v) -> str:
     if isinstance(v, float):
-        return "nan" if math.isnan(v) else f"{v:.4g}"
+        return "-" if math.isnan(v) else f"{v:.4g}"
     return str(v)
 
 
