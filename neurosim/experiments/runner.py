@@ -166,6 +166,8 @@ def _save_figure(fig, path: str) -> str:
 
 
 def _fmt(v) -> str:
+    if v is None:
+        return "-"
     if isinstance(v, float):
         return "-" if math.isnan(v) else f"{v:.4g}"
     return str(v)

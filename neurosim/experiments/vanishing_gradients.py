@@ -126,7 +126,7 @@ def run(config: dict, seed: int) -> list[dict]:
         with warnings.catch_warnings(record=True) as caught:  # a diverging run is a result: kept in "stopped"
             warnings.simplefilter("always")
             _, hist = _nets.fit(build("rnn", g=g, input_scale=scale), task, config, seed, clip=None,
-                                steps=config["no_clip_steps"], validation=0)
+                                steps=config["no_clip_steps"], validation=0, divergence=None)
         rows.append({"network": f"Elman g={g:g}", "cell": "rnn", "g": g, "stage": "no clip",
                      "grad_norm_by_step": hist.grad_norm, "loss_by_step": hist.loss, "stopped": hist.stopped,
                      "max_grad_norm": float(np.max(hist.grad_norm)) if hist.grad_norm else float("nan"),
