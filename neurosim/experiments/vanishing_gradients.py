@@ -243,6 +243,8 @@ def figures(rows: list[dict], config: dict) -> dict:
     series = {}
     for n in dict.fromkeys(r["network"] for r in trained):
         for stage in ("init", "trained"):
+            if not _select(rows, network=n, stage=stage):
+                continue  # the trained network's gain was not among the gains measured at initialisation
             m, s = mean_sd(_select(rows, network=n, stage=stage), "log_norm_by_lag")
             series[f"{n}, {stage}"] = (m * to10, s * to10)
     ax3 = curves(np.arange(T), series, xlabel="lag k", ylabel="<log10 ||dL/dh_{T-k}||>",
