@@ -213,7 +213,9 @@ def figures(rows: list[dict], config: dict) -> dict:
     to10 = 1.0 / np.log(10.0)
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(config["gains"])))
     styles = {f"Elman g={g:g}": {"color": c} for g, c in zip(config["gains"], colours)}
-    styles.update({n: {"ls": "--"} for n in names if n.startswith("LSTM")} | {"GRU": {"ls": ":", "color": "k"}})
+    lstms = [n for n in names if n.startswith("LSTM")]
+    reds = plt.get_cmap("autumn")(np.linspace(0, 0.7, max(len(lstms), 1)))
+    styles.update({n: {"ls": "--", "color": c} for n, c in zip(lstms, reds)} | {"GRU": {"ls": ":", "color": "k"}})
     series = {}
     for n in names:
         m, s = mean_sd(_select(init, network=n), "log_norm_by_lag")
