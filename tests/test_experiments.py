@@ -11,7 +11,11 @@ from neurosim import cli, experiments
 from neurosim.experiments import base
 
 
+CALLS = []  # the seeds _toy_run was called with
+
+
 def _toy_run(config, seed):
+    CALLS.append(seed)
     rng = np.random.default_rng(seed)
     return [{"setting": s, "value": float(rng.normal(config["mean"], 0.1)), "curve": rng.normal(size=3)}
             for s in ("a", "b")]
@@ -94,13 +98,23 @@ def test_command_lists_runs_and_refuses(toy, tmp_path, capsys):
     assert cli.main(["experiment", "toy_claim", "--quick", "--seeds", "1", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "verdict: supported" in printed and "mean value" in printed
-    assert {p.name for p in out.iterdir()} == {"results.json", "values.png", "report.md", "report.html"}
+    assert {p.name for p in out.iterdir()} == {"results.json", "values.png", "report.md", "report.html", "seeds"}
     assert cli.main(["experiment", "toy_claim", "--out", str(out), "--quiet"]) == 2
     assert "not empty" in capsys.readouterr().err
     assert cli.main(["experiment", "no_such", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "known experiments" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
     assert cli.main(["experiment"]) == 2
+
+
+def test_a_second_run_with_the_same_config_reuses_the_seeds_done(toy, tmp_path):
+    first = experiments.run_experiment("toy_claim", quick=True, out=str(tmp_path), progress=False)
+    CALLS.clear()
+    again = experiments.run_experiment("toy_claim", quick=True, out=str(tmp_path), progress=False)
+    assert CALLS == [] and again.rows == first.rows  # both seeds read back from seeds/seed-K.json
+    experiments.run_experiment("toy_claim", quick=True, out=str(tmp_path), progress=False,
+                               config_overrides={"mean": 2.0})
+    assert CALLS == [0, 1]  # another config: run again
 
 
 # -- the registered experiments -------------------------------------------------------------------------------
