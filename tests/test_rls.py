@@ -130,7 +130,6 @@ def test_bad_vectors():
         rls.update(np.zeros(10), np.zeros(3))
 
 
-@pytest.mark.slow
 def test_P_stays_symmetric_positive_definite_over_1e4_updates():
     n, m = 500, 10_000
     rng = np.random.default_rng(7)

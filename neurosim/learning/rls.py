@@ -29,11 +29,15 @@ published code:
 - Sussillo & Abbott 2009: ``P(0) = I / alpha``, alpha = 1 for the rate network (alpha = ``alpha`` here).
 - Nicola & Clopath 2017 (LIFFORCESINE.m): ``Pinv = eye(N) * alpha`` with their ``alpha = dt * 0.1 = 5e-6``, so
   ``Pinv = 5e-6 I`` is alpha = 1 / 5e-6 = 2e5 here, with ``step="unnormalised"``.
-- BrainPy's ``RLS(alpha=...)`` and tension's FORCE: ``P(0) = alpha I``, so their alpha is 1 / alpha here.
-- reservoirpy's ``FORCE``/``RLS`` node: ``P(0) = I / alpha`` (the same convention as here).
-- nengo's ``RLS(learning_rate=...)``: P(0) = I and ``W += -learning_rate * dt * e (P r)^T`` with P updated first;
-  the same normalised step as here only when learning_rate * dt = 1 and alpha = 1 (a different learning_rate
-  scales the step, which is not a ridge solution any more).
+- BrainPy's ``brainpy.algorithms.RLS(alpha=0.1)`` (``P = eye * alpha``, normalised step) and tension's
+  ``FORCEModel(alpha_P=...)`` (``P`` initialised to ``Identity(gain=alpha_P)``): P(0) = alpha' I, so their
+  alpha' is 1 / alpha here (BrainPy's default 0.1 is alpha = 10).
+- reservoirpy's ``RLS``/``FORCE`` node (``alpha=1e-6`` by default): ``P = eye / alpha``, normalised step, the same
+  convention as here (it also fits a bias by a running mean of the error, which this core does not).
+- nengo's ``nengo.RLS(learning_rate=1e-3)`` (nengo >= 3.1, ``build_rls``): P(0) = (learning_rate * dt / n) I for n
+  presynaptic neurons and the normalised step, so alpha = n / (learning_rate * dt) here (n = 1000, dt = 1 ms, the
+  default learning_rate: alpha = 1e6). nengolib's older ``RLS(learning_rate)`` has P(0) = learning_rate I, so
+  alpha = 1 / learning_rate. nengo applies a full update every time step; FORCE here updates every k steps.
 """
 
 from __future__ import annotations
