@@ -36,7 +36,7 @@ published code:
   convention as here (it also fits a bias by a running mean of the error, which this core does not).
 - nengo's ``nengo.RLS(learning_rate=1e-3)`` (nengo >= 3.1, ``build_rls``): P(0) = (learning_rate * dt / n) I for n
   presynaptic neurons and the normalised step, so alpha = n / (learning_rate * dt) here (n = 1000, dt = 1 ms, the
-  default learning_rate: alpha = 1e6). nengolib's older ``RLS(learning_rate)`` has P(0) = learning_rate I, so
+  default learning_rate: alpha = 1e9). nengolib's older ``RLS(learning_rate)`` has P(0) = learning_rate I, so
   alpha = 1 / learning_rate. nengo applies a full update every time step; FORCE here updates every k steps.
 """
 
