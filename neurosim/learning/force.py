@@ -63,7 +63,7 @@ def reservoir(n_rec: int = 1000, n_out: int = 1, *, p: float = 0.1, g: float = 1
 class ForceRun:
     """One FORCE run (single trajectory, time first).
 
-    t (T,)                 seconds at the end of each step, counted from the start of this run
+    t (T,)                 seconds at the end of each step, (start + k + 1) dt
     outputs (T, n_out)     z_t, as measured (before that step's update)
     targets (T, n_out)     f_t (None when none were given)
     updated (T,)           True where W_out took an RLS step
@@ -94,12 +94,14 @@ def _check_feedback(net: RateNetwork, W_fb, name: str) -> np.ndarray:
 
 def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, learn: bool = True,
         rls: RLS | None = None, alpha: float = 1.0, every: int = 2, step: str = "normalised",
-        n_record: int = 10, progress: bool = False) -> ForceRun:
+        start: int = 0, n_record: int = 10, progress: bool = False) -> ForceRun:
     """Run the network with output feedback for ``n_steps`` from ``net.x0``, learning W_out by RLS if ``learn``.
 
     targets: (T, n_out) f_t, needed to learn (T = n_steps).  inputs: (T, n_in) u_t or None (zero input).
     rls: an :class:`RLS` to continue (its W must equal net.W_out); else a new one with ``alpha`` and ``step``,
-    initialised at W0 = net.W_out.  every: steps between updates.  n_record: units whose s_t is kept.
+    initialised at W0 = net.W_out.  every: steps between updates.  start: steps already run before this call
+    (the clock and the update schedule continue: an update at the steps where (start + t + 1) % every == 0).
+    n_record: units whose s_t is kept.
     Returns a :class:`ForceRun`; ``run.net`` is the network afterwards (learned W_out, x0 = the last state),
     so calling ``run`` again on it continues the trajectory.
     """
@@ -121,6 +123,7 @@ def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inp
     if learn and targets is None:
         raise ValueError("force.run: learn=True needs targets (n_steps, n_out); pass learn=False to free-run")
     every = check_positive(every, "force.run every", integer=True)
+    start = check_positive(start, "force.run start", integer=True, allow_zero=True)
     drive = np.broadcast_to(net.b, (T, N))  # (T, N) W_in u_t + b
     if inputs is not None:
         inputs = check_finite(as_array(inputs, "force.run inputs", ndim=2, dtype=dtype), "force.run inputs")
@@ -169,7 +172,7 @@ def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inp
         z = W_out @ s + net.b_out  # (n_out,)
         outputs[t] = z
         rates[t] = s[:k]
-        if learn and (t + 1) % every == 0:
+        if learn and (start + t + 1) % every == 0:
             before = W_out.copy()  # (n_out, N)
             rls.update(s, z - targets[t])
             updated[t] = True
@@ -178,7 +181,7 @@ def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inp
             norm = float(np.linalg.norm(W_out))
         w_norm[t] = norm
     final = net.replace(W_out=np.array(W_out), x0=np.array(x))
-    t_axis = (np.arange(T) + 1) * net.dt
+    t_axis = (start + np.arange(T) + 1) * net.dt
     return ForceRun(t_axis, outputs, targets, updated, w_norm, dw_norm, rates, final, W_fb, rls if learn else None)
 
 
