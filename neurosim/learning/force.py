@@ -34,7 +34,7 @@ from .._validate import as_array, as_rng, check_finite, check_positive, check_sh
 from ..network import RateNetwork
 from .rls import RLS
 
-__all__ = ["reservoir", "run", "fold_feedback", "ForceRun", "SPARSE_BELOW"]
+__all__ = ["reservoir", "run", "fold_feedback", "ForceRun", "FeedbackLoop", "SPARSE_BELOW"]
 
 SPARSE_BELOW = 0.3  # W_rec with fewer nonzeros than this fraction is multiplied as a CSR matrix (same maths)
 
@@ -92,6 +92,63 @@ def _check_feedback(net: RateNetwork, W_fb, name: str) -> np.ndarray:
     return check_shape(W_fb, (net.n_rec, net.n_out), name, "one row per unit, one column per readout")
 
 
+class FeedbackLoop:
+    """The running network with output feedback: its state (x, s, z) and one Euler step at a time.
+
+    ``W_out`` is the readout it reads (the RLS's live ``W`` while learning: updated in place). ``step(drive)``
+    advances one step with ``drive`` = W_in u_t + b (N,) and returns z_t; ``learn(rls, target)`` takes one RLS
+    step on the error z_t - f_t and returns it. Starts from ``net.x0`` with z = W_out s_0 + b_out.
+    """
+
+    def __init__(self, net: RateNetwork, W_fb: np.ndarray, W_out: np.ndarray):
+        density = np.count_nonzero(net.W_rec) / net.W_rec.size
+        self.W_rec = scipy.sparse.csr_matrix(net.W_rec) if density < SPARSE_BELOW else net.W_rec
+        self.W_fb, self.W_out, self.b_out = W_fb, W_out, net.b_out
+        self.f = activations.get(net.activation).f
+        self.a, self.leak, self.current = net.alpha, 1.0 - net.alpha, net.form == "current"
+        self.x = net.x0.astype(net.dtype, copy=True)  # (N,) the integrated variable
+        self.s = self.f(self.x) if self.current else self.x.copy()  # (N,) what the readout sees
+        self.z = W_out @ self.s + self.b_out  # (n_out,)
+
+    def step(self, drive: np.ndarray) -> np.ndarray:
+        """One Euler step (the module docstring's equations); returns z_t (n_out,)."""
+        u = self.W_rec @ self.s  # (N,) W_rec s_{t-1}
+        u += self.W_fb @ self.z  # + W_fb z_{t-1}
+        u += drive  # + W_in u_t + b
+        self.x *= self.leak
+        if self.current:
+            self.x += self.a * u
+            self.s = self.f(self.x)
+        else:
+            self.x += self.a * self.f(u)
+            self.s = self.x
+        self.z = self.W_out @ self.s + self.b_out  # (n_out,)
+        return self.z
+
+    def learn(self, rls: RLS, target: np.ndarray) -> np.ndarray:
+        """One RLS step on e = z_t - f_t (z_t stays as measured: it is fed back at the next step); returns e."""
+        e = self.z - target  # (n_out,)
+        rls.update(self.s, e)
+        return e
+
+
+def _check_net(net, where: str) -> RateNetwork:
+    if not isinstance(net, RateNetwork):
+        raise TypeError(f"{where}: expected a RateNetwork, got {type(net).__name__}")
+    if net.output_activation != "identity":
+        raise ValueError(f"{where}: expected an identity readout (net.output_activation = 'identity'), got "
+                         f"{net.output_activation!r}; FORCE learns the linear readout z = W_out s + b_out")
+    return net
+
+
+def _make_rls(net, rls, alpha, step, where):
+    if rls is None:
+        return RLS(net.n_rec, net.n_out, alpha=alpha, step=step, W0=net.W_out, dtype=net.dtype)
+    if rls.W.shape != net.W_out.shape or not np.array_equal(rls.W, net.W_out):
+        raise ValueError(f"{where} rls: its W must be the network's W_out (continue from run.net and run.rls)")
+    return rls
+
+
 def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, learn: bool = True,
         rls: RLS | None = None, alpha: float = 1.0, every: int = 2, step: str = "normalised",
         start: int = 0, n_record: int = 10, progress: bool = False) -> ForceRun:
@@ -105,11 +162,7 @@ def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inp
     Returns a :class:`ForceRun`; ``run.net`` is the network afterwards (learned W_out, x0 = the last state),
     so calling ``run`` again on it continues the trajectory.
     """
-    if not isinstance(net, RateNetwork):
-        raise TypeError(f"force.run: expected a RateNetwork, got {type(net).__name__}")
-    if net.output_activation != "identity":
-        raise ValueError(f"force.run: expected an identity readout (net.output_activation = 'identity'), got "
-                         f"{net.output_activation!r}; FORCE learns the linear readout z = W_out s + b_out")
+    net = _check_net(net, "force.run")
     W_fb = _check_feedback(net, W_fb, "force.run W_fb")
     N, n_out, dtype = net.n_rec, net.n_out, net.dtype
     if targets is not None:
@@ -129,60 +182,34 @@ def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inp
         inputs = check_finite(as_array(inputs, "force.run inputs", ndim=2, dtype=dtype), "force.run inputs")
         check_shape(inputs, (T, net.n_in), "force.run inputs", f"inputs are (n_steps, n_in = {net.n_in})")
         drive = inputs @ net.W_in.T + net.b  # (T, N)
-    if learn:
-        if rls is None:
-            rls = RLS(N, n_out, alpha=alpha, step=step, W0=net.W_out, dtype=dtype)
-        elif rls.W.shape != (n_out, N) or not np.array_equal(rls.W, net.W_out):
-            raise ValueError("force.run rls: its W must be the network's W_out (continue from run.net and run.rls)")
-        W_out = rls.W  # (n_out, N) the live readout, updated in place by RLS
-    else:
-        W_out = net.W_out.copy()
-    density = np.count_nonzero(net.W_rec) / net.W_rec.size
-    W_rec = scipy.sparse.csr_matrix(net.W_rec) if density < SPARSE_BELOW else net.W_rec
-    f = activations.get(net.activation).f
-    a, leak = net.alpha, 1.0 - net.alpha
-    current = net.form == "current"
+    rls = _make_rls(net, rls, alpha, step, "force.run") if learn else None
+    loop = FeedbackLoop(net, W_fb, rls.W if learn else net.W_out.copy())  # W_out: live RLS weights or a copy
     k = min(check_positive(n_record, "force.run n_record", integer=True, allow_zero=True), N)
 
-    x = net.x0.astype(dtype, copy=True)  # (N,) the integrated variable
-    s = f(x) if current else x.copy()  # (N,) what the readout sees
-    z = W_out @ s + net.b_out  # (n_out,)
     outputs = np.empty((T, n_out), dtype)
     updated = np.zeros(T, bool)
     w_norm, dw_norm = np.empty(T), np.zeros(T)
     rates = np.empty((T, k), dtype)
-    norm = float(np.linalg.norm(W_out))
+    norm = float(np.linalg.norm(loop.W_out))
     steps = range(T)
     if progress:
         from tqdm import tqdm
 
         steps = tqdm(steps, desc="FORCE" if learn else "free run", leave=False)
     for t in steps:
-        u = W_rec @ s  # (N,) W_rec s_{t-1}
-        u += W_fb @ z  # + W_fb z_{t-1}
-        u += drive[t]  # + W_in u_t + b
-        if current:
-            x *= leak
-            x += a * u
-            s = f(x)
-        else:
-            x *= leak
-            x += a * f(u)
-            s = x
-        z = W_out @ s + net.b_out  # (n_out,)
-        outputs[t] = z
-        rates[t] = s[:k]
+        outputs[t] = loop.step(drive[t])
+        rates[t] = loop.s[:k]
         if learn and (start + t + 1) % every == 0:
-            before = W_out.copy()  # (n_out, N)
-            rls.update(s, z - targets[t])
+            before = loop.W_out.copy()  # (n_out, N)
+            loop.learn(rls, targets[t])
             updated[t] = True
-            before -= W_out
+            before -= loop.W_out
             dw_norm[t] = float(np.linalg.norm(before))
-            norm = float(np.linalg.norm(W_out))
+            norm = float(np.linalg.norm(loop.W_out))
         w_norm[t] = norm
-    final = net.replace(W_out=np.array(W_out), x0=np.array(x))
+    final = net.replace(W_out=np.array(loop.W_out), x0=np.array(loop.x))
     t_axis = (start + np.arange(T) + 1) * net.dt
-    return ForceRun(t_axis, outputs, targets, updated, w_norm, dw_norm, rates, final, W_fb, rls if learn else None)
+    return ForceRun(t_axis, outputs, targets, updated, w_norm, dw_norm, rates, final, W_fb, rls)
 
 
 def fold_feedback(net: RateNetwork, W_fb) -> RateNetwork:
