@@ -175,3 +175,28 @@ def test_sussillo_abbott_full_size_one_seed():
     free = force.run(trained.net, W_fb, 14400, learn=False)
     assert metrics.force_success(free.outputs, f[14400:], period=task.period, dt=task.dt)["success"]
     assert metrics.mae(free.outputs, f[14400:]) <= 0.05
+
+
+def test_figures_draw_what_they_say():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neurosim import force_plots
+
+    f = np.sin(np.linspace(0, 20, 400))[:, None]
+    net, W_fb = force.reservoir(80, rng=1)
+    trained = force.run(net, W_fb, targets=f[:200])
+    free = force.run(trained.net, W_fb, 200, learn=False, start=200)
+    ax = force_plots.output_vs_target(trained, free, f)
+    assert len(ax.lines) == 4  # target, z learning, z free, the switch line
+    np.testing.assert_array_equal(ax.lines[2].get_ydata(), free.outputs[:, 0])
+    ax = force_plots.readout_change(trained)
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), trained.dw_norm[trained.updated])
+    folded = force.fold_feedback(free.net, W_fb)
+    ax = force_plots.eigenvalues(net, folded)
+    assert len(ax.collections) == 2 and len(ax.collections[1].get_offsets()) == 80
+    fig = force_plots.force_summary(trained, free, f)
+    assert len(fig.axes) == 4  # three rows and the twin axis of |W_out|
+    plt.close("all")
