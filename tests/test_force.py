@@ -200,3 +200,45 @@ def test_figures_draw_what_they_say():
     fig = force_plots.force_summary(trained, free, f)
     assert len(fig.axes) == 4  # three rows and the twin axis of |W_out|
     plt.close("all")
+
+
+def test_force_rule_in_the_training_loop_equals_force_run():
+    f = np.sin(np.linspace(0, 30, 600))[:, None]
+    net, W_fb = force.reservoir(120, rng=11)
+    direct = force.run(net, W_fb, targets=f)
+    rule = force.FORCE(net, W_fb, f)
+    from neurosim.learning import loop
+
+    folded, history = loop.run(rule, 300, divergence=None, progress=False, name="force")
+    np.testing.assert_allclose(rule.rls.W, direct.net.W_out, rtol=0, atol=1e-13)
+    assert history.rule == "force" and len(history.loss) == 300
+    np.testing.assert_allclose(history.loss, (direct.outputs[direct.updated, 0] - f[direct.updated, 0]) ** 2,
+                               rtol=1e-10)
+    np.testing.assert_allclose(folded.W_rec, force.fold_feedback(direct.net, W_fb).W_rec, atol=1e-13)
+    np.testing.assert_allclose(folded.x0, direct.net.x0, atol=1e-13)
+    with pytest.raises(ValueError, match="the training trajectory has 600 steps, so at most 300 updates"):
+        rule.step(301)
+
+
+def test_train_returns_a_plain_network_that_simulate_runs_on_the_task():
+    """neurosim's own front door: a RateNetwork from RateNetwork.random, trained by FORCE on the 5 Hz sine for
+    3 s (an integer number of periods, so the final state is at phase 0), then scored by ns.simulate."""
+    net = ns.RateNetwork.random(1, 300, 1, tau=0.01, dt=0.001, form="current", g=1.5, p=0.1, input_scale=0.0,
+                                rng=0)
+    task = ns.tasks.make("sine", dt=0.001, random_phase=False)
+    folded, history, W_fb = force.train(net, task, steps=1500, progress=False, rng=0)
+    assert isinstance(folded, ns.RateNetwork) and folded.mask is None and history.stopped == "completed"
+    assert np.mean(history.loss[-100:]) < 1e-2 * np.mean(history.loss[:100])
+    trials = ns.tasks.make("sine", dt=0.001, random_phase=False, duration=2.0).sample(2, rng=1)
+    res = ns.simulate(folded, trials, substrate="ann")
+    assert task.score(res.outputs, trials)["nrmse"] < 0.1
+
+
+def test_prepare_refuses_dale_and_draws_what_is_missing():
+    dale = ns.RateNetwork.random(1, 40, 1, dale=0.8, rng=2)
+    with pytest.raises(ValueError, match="Dale's law"):
+        force.prepare(dale)
+    net = ns.RateNetwork.random(1, 40, 1, p=0.5, rng=2)
+    ready, W_fb = force.prepare(net, rng=3)
+    assert ready.mask is None and np.all(ready.W_out == 0) and np.any(ready.x0) and W_fb.shape == (40, 1)
+    np.testing.assert_array_equal(ready.W_rec, net.W_rec)

@@ -32,9 +32,11 @@ import scipy.sparse
 from .. import activations
 from .._validate import as_array, as_rng, check_finite, check_positive, check_shape
 from ..network import RateNetwork
+from .loop import NonFinite
+from .loop import run as loop_run
 from .rls import RLS
 
-__all__ = ["reservoir", "run", "fold_feedback", "ForceRun", "FeedbackLoop", "SPARSE_BELOW"]
+__all__ = ["reservoir", "run", "fold_feedback", "ForceRun", "FeedbackLoop", "FORCE", "prepare", "train", "SPARSE_BELOW"]
 
 SPARSE_BELOW = 0.3  # W_rec with fewer nonzeros than this fraction is multiplied as a CSR matrix (same maths)
 
@@ -239,3 +241,115 @@ def fold_feedback(net: RateNetwork, W_fb) -> RateNetwork:
                          f"[{i}, {j}] = {W_rec[i, j]:.3g} with dale[{j}] = {net.dale[j]:+g}); the feedback term has "
                          "either sign, so a Dale network cannot absorb it (drop dale, or keep the feedback loop)")
     return net.replace(W_rec=W_rec, b=b)
+
+
+# -- FORCE as a learning rule of the shared training loop (neurosim.learning.loop) -----------------------------
+
+
+class FORCE:
+    """FORCE as a rule of :func:`neurosim.learning.loop.run`: each step runs the network ``every`` Euler steps
+    along the training trajectory and takes one RLS step at the last of them.
+
+    targets (T, n_out) and inputs (T, n_in) are the one training trajectory; the loss of a step is the mean
+    squared error e = z - f measured before its update (one sample, not an average: noisy by nature).
+    ``snapshot()`` is W_out; ``network()`` is the folded plain RateNetwork (:func:`fold_feedback`) whose x0 is the
+    state reached, so it continues the learned pattern where training stopped.
+    """
+
+    name = "force"
+
+    def __init__(self, net: RateNetwork, W_fb, targets, *, inputs=None, alpha: float = 1.0, every: int = 2,
+                 step: str = "normalised"):
+        self.net = _check_net(net, "FORCE")
+        self.W_fb = _check_feedback(net, W_fb, "FORCE W_fb")
+        self.targets = check_finite(as_array(targets, "FORCE targets", ndim=2, dtype=net.dtype), "FORCE targets")
+        check_shape(self.targets, (None, net.n_out), "FORCE targets", f"targets are (n_steps, n_out = {net.n_out})")
+        T = self.targets.shape[0]
+        self.drive = np.broadcast_to(net.b, (T, net.n_rec))  # (T, N)
+        if inputs is not None:
+            inputs = check_finite(as_array(inputs, "FORCE inputs", ndim=2, dtype=net.dtype), "FORCE inputs")
+            check_shape(inputs, (T, net.n_in), "FORCE inputs", "one input per target step")
+            self.drive = inputs @ net.W_in.T + net.b  # (T, N)
+        self.every = check_positive(every, "FORCE every", integer=True)
+        self.rls = _make_rls(net, None, alpha, step, "FORCE")
+        self.loop = FeedbackLoop(net, self.W_fb, self.rls.W)
+        self.t = 0  # Euler steps run so far
+
+    def step(self, i: int) -> tuple[float, None]:
+        if self.t + self.every > len(self.targets):
+            raise ValueError(f"FORCE: the training trajectory has {len(self.targets)} steps, so at most "
+                             f"{len(self.targets) // self.every} updates of every {self.every} steps; step {i} "
+                             "asks for more: use fewer steps or a longer trajectory (the task's duration)")
+        for _ in range(self.every):
+            self.loop.step(self.drive[self.t])
+            self.t += 1
+        e = self.loop.z - self.targets[self.t - 1]
+        if not np.all(np.isfinite(e)):
+            raise NonFinite("error")
+        self.loop.learn(self.rls, self.targets[self.t - 1])
+        if not np.all(np.isfinite(self.rls.W)):
+            raise NonFinite("readout weights after the update")
+        return float(np.mean(e * e)), None
+
+    def snapshot(self) -> dict:
+        return {"W_out": self.rls.W.copy()}
+
+    def network(self, params: dict | None = None) -> RateNetwork:
+        W_out = self.rls.W if params is None else params["W_out"]
+        trained = self.net.replace(W_out=np.array(W_out), x0=np.array(self.loop.x))
+        return fold_feedback(trained, self.W_fb)
+
+
+def prepare(net: RateNetwork, *, W_fb=None, x0_scale: float = 0.5, rng=0) -> tuple[RateNetwork, np.ndarray]:
+    """Make any RateNetwork a FORCE reservoir: W_out = 0, b_out = 0, no connectivity mask (the fold fills W_rec),
+    x0 ~ N(0, x0_scale^2) when net.x0 is all zero (a zero state with no input and no bias would stay there), and
+    W_fb ~ U(-1, 1) unless given. Refuses a Dale network (the feedback term has either sign)."""
+    net = _check_net(net, "force.prepare")
+    if net.dale is not None:
+        raise ValueError("force.prepare: the network has Dale's law (net.dale), which the folded feedback "
+                         "W_fb W_out breaks; FORCE here needs dale=None")
+    rng = as_rng(rng)
+    W_fb = rng.uniform(-1.0, 1.0, (net.n_rec, net.n_out)) if W_fb is None else W_fb
+    W_fb = _check_feedback(net, W_fb, "force.prepare W_fb")
+    x0 = net.x0
+    if not np.any(x0):
+        x0 = check_positive(x0_scale, "force.prepare x0_scale") * rng.standard_normal(net.n_rec)
+    return net.replace(W_out=np.zeros_like(net.W_out), b_out=np.zeros_like(net.b_out), x0=x0, mask=None), W_fb
+
+
+def train(net: RateNetwork, data, *, steps: int | None = None, W_fb=None, alpha: float = 1.0, every: int = 2,
+          step: str = "normalised", validate=None, eval_every: int = 1000, progress: bool = True, rng=0):
+    """Train a readout by FORCE in the shared training loop; returns ``(folded_net, history, W_fb)``.
+
+    data: a Task (one trial of ``steps * every`` steps is sampled with ``rng``: its ``duration`` is set to that
+    length) or Trials (its first trial). steps: RLS updates (default: as many as the trajectory holds).
+    The network is :func:`prepare`-d first (W_out = 0, W_fb drawn from ``rng`` unless given). ``validate``
+    (``net -> (loss, metrics)``) sees the folded network. No divergence guard: single-sample FORCE errors
+    fluctuate by orders of magnitude by nature; a non-finite error still stops training.
+    """
+    import dataclasses
+
+    from ..tasks import Task, Trials
+
+    rng = as_rng(rng)
+    net, W_fb = prepare(net, W_fb=W_fb, rng=rng)
+    every = check_positive(every, "force.train every", integer=True)
+    if isinstance(data, Task):
+        if data.dt != net.dt:
+            raise ValueError(f"force.train: the task's dt = {data.dt} s differs from the network's dt = {net.dt} s; "
+                             "make the task with dt=net.dt")
+        if steps is None:
+            trials = data.sample(1, rng=rng)
+        elif any(f.name == "duration" for f in dataclasses.fields(data)):
+            trials = dataclasses.replace(data, duration=steps * every * net.dt).sample(1, rng=rng)
+        else:
+            trials = data.sample(1, rng=rng)
+    elif isinstance(data, Trials):
+        trials = data
+    else:
+        raise TypeError(f"force.train data: expected a Task or Trials, got {type(data).__name__}")
+    rule = FORCE(net, W_fb, trials.targets[0], inputs=trials.inputs[0], alpha=alpha, every=every, step=step)
+    steps = len(rule.targets) // every if steps is None else steps
+    folded, history = loop_run(rule, steps, validate=validate, eval_every=eval_every, divergence=None,
+                               progress=progress, desc="FORCE", name="force")
+    return folded, history, W_fb
