@@ -120,7 +120,10 @@ class FeedbackLoop:
         self.x *= self.leak
         if self.current:
             self.x += self.a * u
-            self.s = self.f(self.x)
+            if isinstance(self.f, np.ufunc):
+                self.f(self.x, out=self.s)  # s_{t-1} has been read: overwrite it
+            else:
+                self.s = self.f(self.x)
         else:
             self.x += self.a * self.f(u)
             self.s = self.x
