@@ -20,8 +20,11 @@ The normalised step is the exact ridge solution: after M steps ``W_M = (R^T R + 
 
 so the unnormalised step overshoots (flips the sign of e) when r^T P r > 2; it relies on a small P(0).
 
-Several readouts share one P (P depends only on r). ``P`` is one (N, N) buffer updated in place by a BLAS rank-one
-update (``?ger``): no ``np.outer`` temporary, one pass over P for ``P r`` and one for the update.
+Several readouts share one P (P depends only on r). ``P`` is one (N, N) buffer updated in place by BLAS's symmetric
+routines: ``?symv`` for ``P r`` and the rank-one ``?syr`` for the update, which read and write one triangle only
+(half the memory traffic of ``?ger``, a third of ``np.outer``'s temporaries). Reading ``rls.P`` mirrors that
+triangle into the other one first (once per update), so what you read is the full symmetric matrix, exactly
+symmetric.
 
 The alpha convention (``P(0) = I / alpha``; alpha is the ridge penalty, larger alpha = slower learning) against
 published code:
@@ -80,8 +83,9 @@ class RLS:
                 f"RLS.P: an ({n_units}, {n_units}) {dtype} matrix needs {need / 2**30:.3g} GiB, more than "
                 f"max_bytes = {max_bytes / 2**30:.3g} GiB; use fewer units, dtype=np.float32, or raise max_bytes")
         self.n_units, self.n_out, self.dtype = n_units, n_out, dtype
-        self.P = np.zeros((n_units, n_units), dtype)  # (N, N)
-        self.P[np.diag_indices(n_units)] = 1.0 / self.alpha
+        self._P = np.zeros((n_units, n_units), dtype)  # (N, N); BLAS keeps its lower triangle (C order)
+        self._P[np.diag_indices(n_units)] = 1.0 / self.alpha
+        self._stale = False  # True when the upper triangle lags behind the lower one
         if W0 is None:
             self.W = np.zeros((n_out, n_units), dtype)  # (n_out, N)
         else:
@@ -90,7 +94,15 @@ class RLS:
             self.W = np.array(W0, dtype=dtype, order="C")  # (n_out, N)
         self.n_updates = 0
         self._k = np.empty(n_units, dtype)  # (N,)  P r, reused
-        self._ger = blas.get_blas_funcs("ger", (self.P,))
+        self._symv, self._syr, self._ger = blas.get_blas_funcs(("symv", "syr", "ger"), (self._P,))
+
+    @property
+    def P(self) -> np.ndarray:
+        """The inverse correlation matrix (N, N), symmetric: the one buffer RLS updates in place."""
+        if self._stale:
+            _mirror_lower(self._P)
+            self._stale = False
+        return self._P
 
     def _vector(self, value, n, name):
         value = np.asarray(value, dtype=self.dtype)
@@ -102,12 +114,13 @@ class RLS:
         """One RLS step from activity r (N,) and error (n_out,) = W r - target measured BEFORE the update."""
         r = self._vector(r, self.n_units, "update.r")
         e = self._vector(error, self.n_out, "update.error")
-        k = np.matmul(self.P, r, out=self._k)  # (N,)  P_old r
+        PF = self._P.T  # the Fortran view of the C buffer: its upper triangle is the C lower triangle
+        k = self._symv(1.0, PF, r, y=self._k, overwrite_y=True)  # (N,)  P_old r, from one triangle
         c = 1.0 / (1.0 + float(r @ k))
         gain = c if self.step_kind == "normalised" else 1.0
-        # Fortran views of the C-ordered buffers, so ?ger writes in place: P^T = P, and W^T (N, n_out).
-        self._ger(-c, k, k, a=self.P.T, overwrite_a=True)  # P <- P - c k k^T
-        self._ger(-gain, k, e, a=self.W.T, overwrite_a=True)  # W <- W - gain e k^T
+        self._syr(-c, k, a=PF, overwrite_a=True)  # P <- P - c k k^T, one triangle, in place
+        self._stale = True
+        self._ger(-gain, k, e, a=self.W.T, overwrite_a=True)  # W <- W - gain e k^T (W^T is Fortran, in place)
         self.n_updates += 1
 
     def step(self, r, target) -> np.ndarray:
@@ -117,3 +130,14 @@ class RLS:
         e = self.W @ r - target  # (n_out,)
         self.update(r, e)
         return e
+
+
+def _mirror_lower(P: np.ndarray, block: int = 256) -> None:
+    """Copy the lower triangle of the C-ordered square ``P`` onto its upper triangle, in place, by blocks."""
+    n = P.shape[0]
+    for i0 in range(0, n, block):
+        i1 = min(i0 + block, n)
+        P[i0:i1, i1:] = P[i1:, i0:i1].T  # rows i0..i1, columns right of the diagonal block
+        diag = P[i0:i1, i0:i1]
+        iu = np.triu_indices(i1 - i0, 1)
+        diag[iu] = diag.T[iu]
