@@ -32,9 +32,11 @@ import scipy.sparse
 from .. import activations
 from .._validate import as_array, as_rng, check_finite, check_positive, check_shape
 from ..network import RateNetwork
+from .loop import NonFinite
+from .loop import run as loop_run
 from .rls import RLS
 
-__all__ = ["reservoir", "run", "fold_feedback", "ForceRun", "SPARSE_BELOW"]
+__all__ = ["reservoir", "run", "fold_feedback", "ForceRun", "FeedbackLoop", "FORCE", "prepare", "train", "SPARSE_BELOW"]
 
 SPARSE_BELOW = 0.3  # W_rec with fewer nonzeros than this fraction is multiplied as a CSR matrix (same maths)
 
@@ -63,7 +65,7 @@ def reservoir(n_rec: int = 1000, n_out: int = 1, *, p: float = 0.1, g: float = 1
 class ForceRun:
     """One FORCE run (single trajectory, time first).
 
-    t (T,)                 seconds at the end of each step, counted from the start of this run
+    t (T,)                 seconds at the end of each step, (start + k + 1) dt
     outputs (T, n_out)     z_t, as measured (before that step's update)
     targets (T, n_out)     f_t (None when none were given)
     updated (T,)           True where W_out took an RLS step
@@ -92,22 +94,80 @@ def _check_feedback(net: RateNetwork, W_fb, name: str) -> np.ndarray:
     return check_shape(W_fb, (net.n_rec, net.n_out), name, "one row per unit, one column per readout")
 
 
+class FeedbackLoop:
+    """The running network with output feedback: its state (x, s, z) and one Euler step at a time.
+
+    ``W_out`` is the readout it reads (the RLS's live ``W`` while learning: updated in place). ``step(drive)``
+    advances one step with ``drive`` = W_in u_t + b (N,) and returns z_t; ``learn(rls, target)`` takes one RLS
+    step on the error z_t - f_t and returns it. Starts from ``net.x0`` with z = W_out s_0 + b_out.
+    """
+
+    def __init__(self, net: RateNetwork, W_fb: np.ndarray, W_out: np.ndarray):
+        density = np.count_nonzero(net.W_rec) / net.W_rec.size
+        self.W_rec = scipy.sparse.csr_matrix(net.W_rec) if density < SPARSE_BELOW else net.W_rec
+        self.W_fb, self.W_out, self.b_out = W_fb, W_out, net.b_out
+        self.f = activations.get(net.activation).f
+        self.a, self.leak, self.current = net.alpha, 1.0 - net.alpha, net.form == "current"
+        self.x = net.x0.astype(net.dtype, copy=True)  # (N,) the integrated variable
+        self.s = self.f(self.x) if self.current else self.x.copy()  # (N,) what the readout sees
+        self.z = W_out @ self.s + self.b_out  # (n_out,)
+
+    def step(self, drive: np.ndarray) -> np.ndarray:
+        """One Euler step (the module docstring's equations); returns z_t (n_out,)."""
+        u = self.W_rec @ self.s  # (N,) W_rec s_{t-1}
+        u += self.W_fb @ self.z  # + W_fb z_{t-1}
+        u += drive  # + W_in u_t + b
+        self.x *= self.leak
+        if self.current:
+            self.x += self.a * u
+            if isinstance(self.f, np.ufunc):
+                self.f(self.x, out=self.s)  # s_{t-1} has been read: overwrite it
+            else:
+                self.s = self.f(self.x)
+        else:
+            self.x += self.a * self.f(u)
+            self.s = self.x
+        self.z = self.W_out @ self.s + self.b_out  # (n_out,)
+        return self.z
+
+    def learn(self, rls: RLS, target: np.ndarray) -> np.ndarray:
+        """One RLS step on e = z_t - f_t (z_t stays as measured: it is fed back at the next step); returns e."""
+        e = self.z - target  # (n_out,)
+        rls.update(self.s, e)
+        return e
+
+
+def _check_net(net, where: str) -> RateNetwork:
+    if not isinstance(net, RateNetwork):
+        raise TypeError(f"{where}: expected a RateNetwork, got {type(net).__name__}")
+    if net.output_activation != "identity":
+        raise ValueError(f"{where}: expected an identity readout (net.output_activation = 'identity'), got "
+                         f"{net.output_activation!r}; FORCE learns the linear readout z = W_out s + b_out")
+    return net
+
+
+def _make_rls(net, rls, alpha, step, where):
+    if rls is None:
+        return RLS(net.n_rec, net.n_out, alpha=alpha, step=step, W0=net.W_out, dtype=net.dtype)
+    if rls.W.shape != net.W_out.shape or not np.array_equal(rls.W, net.W_out):
+        raise ValueError(f"{where} rls: its W must be the network's W_out (continue from run.net and run.rls)")
+    return rls
+
+
 def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, learn: bool = True,
         rls: RLS | None = None, alpha: float = 1.0, every: int = 2, step: str = "normalised",
-        n_record: int = 10, progress: bool = False) -> ForceRun:
+        start: int = 0, n_record: int = 10, progress: bool = False) -> ForceRun:
     """Run the network with output feedback for ``n_steps`` from ``net.x0``, learning W_out by RLS if ``learn``.
 
     targets: (T, n_out) f_t, needed to learn (T = n_steps).  inputs: (T, n_in) u_t or None (zero input).
     rls: an :class:`RLS` to continue (its W must equal net.W_out); else a new one with ``alpha`` and ``step``,
-    initialised at W0 = net.W_out.  every: steps between updates.  n_record: units whose s_t is kept.
+    initialised at W0 = net.W_out.  every: steps between updates.  start: steps already run before this call
+    (the clock and the update schedule continue: an update at the steps where (start + t + 1) % every == 0).
+    n_record: units whose s_t is kept.
     Returns a :class:`ForceRun`; ``run.net`` is the network afterwards (learned W_out, x0 = the last state),
     so calling ``run`` again on it continues the trajectory.
     """
-    if not isinstance(net, RateNetwork):
-        raise TypeError(f"force.run: expected a RateNetwork, got {type(net).__name__}")
-    if net.output_activation != "identity":
-        raise ValueError(f"force.run: expected an identity readout (net.output_activation = 'identity'), got "
-                         f"{net.output_activation!r}; FORCE learns the linear readout z = W_out s + b_out")
+    net = _check_net(net, "force.run")
     W_fb = _check_feedback(net, W_fb, "force.run W_fb")
     N, n_out, dtype = net.n_rec, net.n_out, net.dtype
     if targets is not None:
@@ -121,65 +181,40 @@ def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inp
     if learn and targets is None:
         raise ValueError("force.run: learn=True needs targets (n_steps, n_out); pass learn=False to free-run")
     every = check_positive(every, "force.run every", integer=True)
+    start = check_positive(start, "force.run start", integer=True, allow_zero=True)
     drive = np.broadcast_to(net.b, (T, N))  # (T, N) W_in u_t + b
     if inputs is not None:
         inputs = check_finite(as_array(inputs, "force.run inputs", ndim=2, dtype=dtype), "force.run inputs")
         check_shape(inputs, (T, net.n_in), "force.run inputs", f"inputs are (n_steps, n_in = {net.n_in})")
         drive = inputs @ net.W_in.T + net.b  # (T, N)
-    if learn:
-        if rls is None:
-            rls = RLS(N, n_out, alpha=alpha, step=step, W0=net.W_out, dtype=dtype)
-        elif rls.W.shape != (n_out, N) or not np.array_equal(rls.W, net.W_out):
-            raise ValueError("force.run rls: its W must be the network's W_out (continue from run.net and run.rls)")
-        W_out = rls.W  # (n_out, N) the live readout, updated in place by RLS
-    else:
-        W_out = net.W_out.copy()
-    density = np.count_nonzero(net.W_rec) / net.W_rec.size
-    W_rec = scipy.sparse.csr_matrix(net.W_rec) if density < SPARSE_BELOW else net.W_rec
-    f = activations.get(net.activation).f
-    a, leak = net.alpha, 1.0 - net.alpha
-    current = net.form == "current"
+    rls = _make_rls(net, rls, alpha, step, "force.run") if learn else None
+    loop = FeedbackLoop(net, W_fb, rls.W if learn else net.W_out.copy())  # W_out: live RLS weights or a copy
     k = min(check_positive(n_record, "force.run n_record", integer=True, allow_zero=True), N)
 
-    x = net.x0.astype(dtype, copy=True)  # (N,) the integrated variable
-    s = f(x) if current else x.copy()  # (N,) what the readout sees
-    z = W_out @ s + net.b_out  # (n_out,)
     outputs = np.empty((T, n_out), dtype)
     updated = np.zeros(T, bool)
     w_norm, dw_norm = np.empty(T), np.zeros(T)
     rates = np.empty((T, k), dtype)
-    norm = float(np.linalg.norm(W_out))
+    norm = float(np.linalg.norm(loop.W_out))
     steps = range(T)
     if progress:
         from tqdm import tqdm
 
         steps = tqdm(steps, desc="FORCE" if learn else "free run", leave=False)
     for t in steps:
-        u = W_rec @ s  # (N,) W_rec s_{t-1}
-        u += W_fb @ z  # + W_fb z_{t-1}
-        u += drive[t]  # + W_in u_t + b
-        if current:
-            x *= leak
-            x += a * u
-            s = f(x)
-        else:
-            x *= leak
-            x += a * f(u)
-            s = x
-        z = W_out @ s + net.b_out  # (n_out,)
-        outputs[t] = z
-        rates[t] = s[:k]
-        if learn and (t + 1) % every == 0:
-            before = W_out.copy()  # (n_out, N)
-            rls.update(s, z - targets[t])
+        outputs[t] = loop.step(drive[t])
+        rates[t] = loop.s[:k]
+        if learn and (start + t + 1) % every == 0:
+            before = loop.W_out.copy()  # (n_out, N)
+            loop.learn(rls, targets[t])
             updated[t] = True
-            before -= W_out
+            before -= loop.W_out
             dw_norm[t] = float(np.linalg.norm(before))
-            norm = float(np.linalg.norm(W_out))
+            norm = float(np.linalg.norm(loop.W_out))
         w_norm[t] = norm
-    final = net.replace(W_out=np.array(W_out), x0=np.array(x))
-    t_axis = (np.arange(T) + 1) * net.dt
-    return ForceRun(t_axis, outputs, targets, updated, w_norm, dw_norm, rates, final, W_fb, rls if learn else None)
+    final = net.replace(W_out=np.array(loop.W_out), x0=np.array(loop.x))
+    t_axis = (start + np.arange(T) + 1) * net.dt
+    return ForceRun(t_axis, outputs, targets, updated, w_norm, dw_norm, rates, final, W_fb, rls)
 
 
 def fold_feedback(net: RateNetwork, W_fb) -> RateNetwork:
@@ -209,3 +244,115 @@ def fold_feedback(net: RateNetwork, W_fb) -> RateNetwork:
                          f"[{i}, {j}] = {W_rec[i, j]:.3g} with dale[{j}] = {net.dale[j]:+g}); the feedback term has "
                          "either sign, so a Dale network cannot absorb it (drop dale, or keep the feedback loop)")
     return net.replace(W_rec=W_rec, b=b)
+
+
+# -- FORCE as a learning rule of the shared training loop (neurosim.learning.loop) -----------------------------
+
+
+class FORCE:
+    """FORCE as a rule of :func:`neurosim.learning.loop.run`: each step runs the network ``every`` Euler steps
+    along the training trajectory and takes one RLS step at the last of them.
+
+    targets (T, n_out) and inputs (T, n_in) are the one training trajectory; the loss of a step is the mean
+    squared error e = z - f measured before its update (one sample, not an average: noisy by nature).
+    ``snapshot()`` is W_out; ``network()`` is the folded plain RateNetwork (:func:`fold_feedback`) whose x0 is the
+    state reached, so it continues the learned pattern where training stopped.
+    """
+
+    name = "force"
+
+    def __init__(self, net: RateNetwork, W_fb, targets, *, inputs=None, alpha: float = 1.0, every: int = 2,
+                 step: str = "normalised"):
+        self.net = _check_net(net, "FORCE")
+        self.W_fb = _check_feedback(net, W_fb, "FORCE W_fb")
+        self.targets = check_finite(as_array(targets, "FORCE targets", ndim=2, dtype=net.dtype), "FORCE targets")
+        check_shape(self.targets, (None, net.n_out), "FORCE targets", f"targets are (n_steps, n_out = {net.n_out})")
+        T = self.targets.shape[0]
+        self.drive = np.broadcast_to(net.b, (T, net.n_rec))  # (T, N)
+        if inputs is not None:
+            inputs = check_finite(as_array(inputs, "FORCE inputs", ndim=2, dtype=net.dtype), "FORCE inputs")
+            check_shape(inputs, (T, net.n_in), "FORCE inputs", "one input per target step")
+            self.drive = inputs @ net.W_in.T + net.b  # (T, N)
+        self.every = check_positive(every, "FORCE every", integer=True)
+        self.rls = _make_rls(net, None, alpha, step, "FORCE")
+        self.loop = FeedbackLoop(net, self.W_fb, self.rls.W)
+        self.t = 0  # Euler steps run so far
+
+    def step(self, i: int) -> tuple[float, None]:
+        if self.t + self.every > len(self.targets):
+            raise ValueError(f"FORCE: the training trajectory has {len(self.targets)} steps, so at most "
+                             f"{len(self.targets) // self.every} updates of every {self.every} steps; step {i} "
+                             "asks for more: use fewer steps or a longer trajectory (the task's duration)")
+        for _ in range(self.every):
+            self.loop.step(self.drive[self.t])
+            self.t += 1
+        e = self.loop.z - self.targets[self.t - 1]
+        if not np.all(np.isfinite(e)):
+            raise NonFinite("error")
+        self.loop.learn(self.rls, self.targets[self.t - 1])
+        if not np.all(np.isfinite(self.rls.W)):
+            raise NonFinite("readout weights after the update")
+        return float(np.mean(e * e)), None
+
+    def snapshot(self) -> dict:
+        return {"W_out": self.rls.W.copy()}
+
+    def network(self, params: dict | None = None) -> RateNetwork:
+        W_out = self.rls.W if params is None else params["W_out"]
+        trained = self.net.replace(W_out=np.array(W_out), x0=np.array(self.loop.x))
+        return fold_feedback(trained, self.W_fb)
+
+
+def prepare(net: RateNetwork, *, W_fb=None, x0_scale: float = 0.5, rng=0) -> tuple[RateNetwork, np.ndarray]:
+    """Make any RateNetwork a FORCE reservoir: W_out = 0, b_out = 0, no connectivity mask (the fold fills W_rec),
+    x0 ~ N(0, x0_scale^2) when net.x0 is all zero (a zero state with no input and no bias would stay there), and
+    W_fb ~ U(-1, 1) unless given. Refuses a Dale network (the feedback term has either sign)."""
+    net = _check_net(net, "force.prepare")
+    if net.dale is not None:
+        raise ValueError("force.prepare: the network has Dale's law (net.dale), which the folded feedback "
+                         "W_fb W_out breaks; FORCE here needs dale=None")
+    rng = as_rng(rng)
+    W_fb = rng.uniform(-1.0, 1.0, (net.n_rec, net.n_out)) if W_fb is None else W_fb
+    W_fb = _check_feedback(net, W_fb, "force.prepare W_fb")
+    x0 = net.x0
+    if not np.any(x0):
+        x0 = check_positive(x0_scale, "force.prepare x0_scale") * rng.standard_normal(net.n_rec)
+    return net.replace(W_out=np.zeros_like(net.W_out), b_out=np.zeros_like(net.b_out), x0=x0, mask=None), W_fb
+
+
+def train(net: RateNetwork, data, *, steps: int | None = None, W_fb=None, alpha: float = 1.0, every: int = 2,
+          step: str = "normalised", validate=None, eval_every: int = 1000, progress: bool = True, rng=0):
+    """Train a readout by FORCE in the shared training loop; returns ``(folded_net, history, W_fb)``.
+
+    data: a Task (one trial of ``steps * every`` steps is sampled with ``rng``: its ``duration`` is set to that
+    length) or Trials (its first trial). steps: RLS updates (default: as many as the trajectory holds).
+    The network is :func:`prepare`-d first (W_out = 0, W_fb drawn from ``rng`` unless given). ``validate``
+    (``net -> (loss, metrics)``) sees the folded network. No divergence guard: single-sample FORCE errors
+    fluctuate by orders of magnitude by nature; a non-finite error still stops training.
+    """
+    import dataclasses
+
+    from ..tasks import Task, Trials
+
+    rng = as_rng(rng)
+    net, W_fb = prepare(net, W_fb=W_fb, rng=rng)
+    every = check_positive(every, "force.train every", integer=True)
+    if isinstance(data, Task):
+        if data.dt != net.dt:
+            raise ValueError(f"force.train: the task's dt = {data.dt} s differs from the network's dt = {net.dt} s; "
+                             "make the task with dt=net.dt")
+        if steps is None:
+            trials = data.sample(1, rng=rng)
+        elif any(f.name == "duration" for f in dataclasses.fields(data)):
+            trials = dataclasses.replace(data, duration=steps * every * net.dt).sample(1, rng=rng)
+        else:
+            trials = data.sample(1, rng=rng)
+    elif isinstance(data, Trials):
+        trials = data
+    else:
+        raise TypeError(f"force.train data: expected a Task or Trials, got {type(data).__name__}")
+    rule = FORCE(net, W_fb, trials.targets[0], inputs=trials.inputs[0], alpha=alpha, every=every, step=step)
+    steps = len(rule.targets) // every if steps is None else steps
+    folded, history = loop_run(rule, steps, validate=validate, eval_every=eval_every, divergence=None,
+                               progress=progress, desc="FORCE", name="force")
+    return folded, history, W_fb
