@@ -16,7 +16,7 @@ needs), before the state update. At Brian2 step j (time j sim_dt) the state is t
 step j - 1, so the hook does the end of that step and the start of the next one, in numpy's order::
 
     z = W_out s + b_out                       numpy's z_{j-1}, measured before the update
-    if j % every == 0 (learning):  e = z - f_{j-1};  RLS step on W_out (P(0) = I / alpha)
+    if (start + j) % every == 0 (learning):  e = z - f_{j-1};  RLS step on W_out (P(0) = I / alpha)
     I_fb = W_fb z                             the pre-update z is fed back, as in Sussillo & Abbott's code
 
 Two implementations of the hook, one network otherwise:
@@ -74,9 +74,12 @@ class BrianForceRun:
 
 
 def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, learn: bool = True,
-        alpha: float = 1.0, every: int = 2, step: str = "normalised", n_record: int = 10, device: str = "runtime",
-        target: str = "cython", sim_dt=None, record_weights: bool = False, cache_dir=None) -> BrianForceRun:
-    """:func:`neurosim.learning.force.run` in the Brian2 rate network: the same arguments and results.
+        alpha: float = 1.0, every: int = 2, step: str = "normalised", start: int = 0, n_record: int = 10,
+        device: str = "runtime", target: str = "cython", sim_dt=None, record_weights: bool = False,
+        cache_dir=None) -> BrianForceRun:
+    """:func:`neurosim.learning.force.run` in the Brian2 rate network: the same arguments and results (a run
+    always starts a new RLS state, P(0) = I / alpha, from W0 = net.W_out; ``start`` continues the clock and the
+    update schedule, updates where (start + t + 1) % every == 0).
 
     device: "runtime" or "cpp_standalone"; target: "cython" or "numpy" (runtime only); sim_dt: net.dt / k
     (default net.dt, the numpy run's steps); record_weights: keep W_out after every step (T n_out N numbers).
@@ -101,12 +104,13 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
     if learn and targets is None:
         raise ValueError("brian FORCE: learn=True needs targets (n_steps, n_out); pass learn=False to free-run")
     every = check_positive(every, "brian FORCE every", integer=True)
+    start = check_positive(start, "brian FORCE start", integer=True, allow_zero=True)
     u = np.zeros((T, net.n_in)) if inputs is None else np.asarray(inputs, dtype=np.float64)
     check_shape(u, (T, net.n_in), "brian FORCE inputs", f"inputs are (n_steps, n_in = {net.n_in})")
     k_sub, sim_dt = substeps(net.dt, sim_dt)
     n_rec = min(check_positive(n_record, "brian FORCE n_record", integer=True, allow_zero=True), N)
     plan = _Plan(net=net, W_fb=W_fb, f=targets if learn else None, T=T, learn=learn, alpha=float(alpha),
-                 step=step, every_steps=every * k_sub, substeps=k_sub, sim_dt=sim_dt)
+                 step=step, every=every, start=start, substeps=k_sub, sim_dt=sim_dt)
 
     state_name = "r" if net.form == "rate" else "x"
     with session(device, target, cache_dir=cache_dir) as sess:
@@ -135,12 +139,12 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
     rates = states if net.form == "rate" else activations.get(net.activation).f(states)  # (T + 1, n_rec)
     updated = np.zeros(T, bool)
     if learn:
-        updated[every - 1::every] = True  # numpy's steps every - 1, 2 every - 1, ...
+        updated[(start + np.arange(T) + 1) % every == 0] = True  # numpy's schedule
     final = net.replace(W_out=W_end.astype(net.dtype), x0=x_end.astype(net.dtype))
     meta = {"substrate": "rate", "device": device, "target": sess.target, "sim_dt": sim_dt, "substeps": k_sub,
             "method": "euler", "every": every, "alpha": float(alpha), "step": step, "n_neurons": N,
             "brian2_version": version, "timings": timings}
-    return BrianForceRun(t=(np.arange(T) + 1) * net.dt, outputs=z[1:], targets=targets, updated=updated,
+    return BrianForceRun(t=(start + np.arange(T) + 1) * net.dt, outputs=z[1:], targets=targets, updated=updated,
                          w_norm=norms[0][1:], dw_norm=norms[1][1:], rates=rates[1:], net=final, W_fb=W_fb,
                          rls=rls, weights=weights, build_time=total - run_time, run_time=run_time, metadata=meta)
 
@@ -156,9 +160,15 @@ class _Plan:
     learn: bool
     alpha: float
     step: str
-    every_steps: int  # simulation steps between RLS steps: every * substeps
-    substeps: int
+    every: int  # task steps between RLS steps
+    start: int  # task steps run before this run (the schedule continues)
+    substeps: int  # simulation steps per task step
     sim_dt: float
+
+    def learns(self, j: int) -> bool:
+        """Brian2 step j ends numpy's step j / substeps - 1 with an RLS step."""
+        return (self.learn and j > 0 and j % self.substeps == 0
+                and (self.start + j // self.substeps) % self.every == 0)
 
 
 def _build(plan: _Plan, u, device, n_record, record_weights, brian2) -> dict:
@@ -230,7 +240,7 @@ def _hook_runtime(plan: _Plan, group, readout, stats, weights, brian2):
         z = W_out @ s + net.b_out  # (n_out,) measured before the update
         z_live[:] = z
         dw_norm[0] = 0.0
-        if plan.learn and j > 0 and j % plan.every_steps == 0:
+        if plan.learns(j):
             before = W_out.copy()  # (n_out, N)
             rls.update(s, z - plan.f[j // plan.substeps - 1])
             before -= W_out
@@ -253,7 +263,7 @@ def _hook_cpp(plan: _Plan, group, readout, stats, weights, brian2):
     name = lambda g, v: dev.get_array_name(g.variables[v], access_data=True)  # noqa: E731
     f = np.zeros((plan.T, n_out)) if plan.f is None else plan.f
     code = rls_cpp.SOURCE + _CPP_HOOK.format(
-        N=N, n_out=n_out, every=plan.every_steps, substeps=plan.substeps, alpha=repr(plan.alpha),
+        N=N, n_out=n_out, every=plan.every, start=plan.start, substeps=plan.substeps, alpha=repr(plan.alpha),
         learn="true" if plan.learn else "false", normalised="true" if plan.step == "normalised" else "false",
         s=name(group, coupling_mod.source_name(net)), z=name(readout, "z"), w=name(weights, "w"),
         w_norm=name(stats, "w_norm"), dw_norm=name(stats, "dw_norm"))
@@ -304,7 +314,7 @@ double neurosim_force_rate(const int i, const int64_t step)
             brian::{z}[o] = _neurosim_z[o];
         }}
         brian::{dw_norm}[0] = 0.0;
-        if ({learn} && step > 0 && step % {every} == 0)
+        if ({learn} && step > 0 && step % {substeps} == 0 && ({start} + step / {substeps}) % {every} == 0)
         {{
             const long row = step / {substeps} - 1;                 // numpy's step: e = z - f_row
             for (int o = 0; o < {n_out}; o++)
