@@ -40,7 +40,7 @@ import numpy as np
 from .._validate import as_rng, as_seconds, check_choice, check_shape
 from . import rls_cpp
 from .devices import DEVICES, session
-from .spiking import _namespace, equations
+from .spiking import _namespace, brian_equations
 
 __all__ = ["SpikingForceRun", "run", "V_PEAK"]
 
@@ -175,19 +175,19 @@ def _build(plan: _Plan, v0, device, weights_every, rec_units, brian2) -> dict:
     second = brian2.second
     sim_clock = brian2.Clock(snet.sim_dt * second, name="neurosim_force_lif_clock")
     task_clock = brian2.Clock(snet.dt * second, name="neurosim_force_task_clock")
-    eqs, reset, on_pre = equations(snet)  # rate form: x = I_ext + x_rec
-    namespace = _namespace(snet, snet.sim_dt, snet.sigma_v > 0, brian2)
+    eqs, reset, on_pre = brian_equations(snet)  # rate form: x = I_ext + x_rec
+    namespace = _namespace(snet, snet.sigma_v > 0, brian2)
     neurons = brian2.NeuronGroup(N, eqs, threshold="v > v_threshold", reset=reset,
                                  refractory=snet.refractory * second, method="euler", clock=sim_clock,
                                  name="neurosim_force_lif")
     neurons.v = v0 * brian2.volt
     objects = [neurons]
-    post, pre = np.nonzero(snet.W_rec)  # synapse from pre j to post i carries W_rec[i, j]
+    post, pre = np.nonzero(snet.W_rec)  # synapse from pre j to post i carries W_spk[i, j] = W_rec[i, j] / lam
     if len(pre):
-        syn = brian2.Synapses(neurons, neurons, model="w : 1 (constant)", on_pre=on_pre, clock=sim_clock,
+        syn = brian2.Synapses(neurons, neurons, model="w : second (constant)", on_pre=on_pre, clock=sim_clock,
                               method="exact", name="neurosim_force_lif_synapses")
         syn.connect(i=pre, j=post)
-        syn.w = snet.W_rec[post, pre]
+        syn.w = snet.W_spk[post, pre] * second
         objects.append(syn)
     readout = brian2.NeuronGroup(n_out, "z : 1", clock=sim_clock, name="neurosim_force_readout")
     weights = brian2.NeuronGroup(n_out * N, "w : 1", clock=sim_clock, name="neurosim_force_weights")
