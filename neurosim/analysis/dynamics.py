@@ -354,7 +354,8 @@ def lyapunov_substrate(net, duration: float, *, substrate: str = "rate", transie
     One run of ``transient + duration`` seconds from ``net.x0`` gives the reference trajectory; a perturbed twin,
     started at distance ``delta0`` from it, is run ``renorm`` seconds at a time, each run restarted (through the
     network's ``x0``) from the reference state plus its renormalised separation, so the estimate is made on the
-    substrate's own equations. Zero input. ``simulate_options`` go to ``simulate`` (e.g. ``sim_dt``, ``device``).
+    substrate's own equations. As in :func:`lyapunov_twin`, the blocks of the transient align the separation
+    and are not counted; on ``substrate="ann"`` this is :func:`lyapunov_twin` run through ``simulate``. Zero input. ``simulate_options`` go to ``simulate`` (e.g. ``sim_dt``, ``device``).
     A RateNetwork with x0 = 0 and no input sits on a fixed point: give it a nonzero x0.
     """
     from tqdm import tqdm
@@ -374,16 +375,20 @@ def lyapunov_substrate(net, duration: float, *, substrate: str = "rate", transie
                        noise=None, **simulate_options)
         return res.states[0]  # (T, N)
 
-    ref_start = run(net.x0, n_tr)[-1] if n_tr else np.asarray(net.x0, dtype=float)
-    ref = run(ref_start, n_blocks * m)  # (n_blocks m, N): ref[j] is the state j + 1 steps after ref_start
-    v = as_rng(rng).standard_normal(net.n_rec)
-    y0 = ref_start + delta0 * v / np.linalg.norm(v)
+    n_tr_blocks = -(-n_tr // m)  # the transient aligns the separation too, as in lyapunov_twin
+    x_start = np.asarray(net.x0, dtype=float)
+    ref = run(x_start, (n_tr_blocks + n_blocks) * m)  # (steps, N): ref[j] is the state j + 1 steps after x0
+    rng = as_rng(rng)
+    v = rng.standard_normal(net.n_rec)
+    y0 = x_start + delta0 * v / np.linalg.norm(v)
     total = 0.0
-    for j in tqdm(range(n_blocks), disable=not progress, desc=f"twin ({substrate})", unit="run", leave=False):
+    for j in tqdm(range(n_tr_blocks + n_blocks), disable=not progress, desc=f"twin ({substrate})", unit="run",
+                  leave=False):
         y = run(y0, m)[-1]
         x = ref[(j + 1) * m - 1]
         d = float(np.linalg.norm(y - x))
-        total += np.log(d / delta0)
+        if j >= n_tr_blocks:
+            total += np.log(d / delta0)
         y0 = x + (delta0 / d) * (y - x)
     k, sim_dt = substeps(dt, simulate_options.get("sim_dt"))
     return Lyapunov(np.array([[total / (n_blocks * m * dt)]]), sim_dt, getattr(net, "tau", None),
@@ -574,10 +579,11 @@ def saddle_graph(net, fps: FixedPoints, *, eps: float = 1e-3, max_steps: int = 5
 
 def fixed_point_residual(net, fps: FixedPoints, *, substrate: str = "rate", n_steps: int = 1,
                          **simulate_options) -> np.ndarray:
-    """|F(x*) - x*| / |x*| for each point, F being one task step of a :func:`neurosim.simulate` substrate.
+    """|F(x*) - x*| for each point, F being one task step of a :func:`neurosim.simulate` substrate.
 
     Each point is run as the network's ``x0`` for ``n_steps`` task steps at the points' constant input and the
-    largest relative deviation over those steps is returned, (K,). For the Brian2 rate network any ``sim_dt``
+    largest deviation |x_t - x*| over those steps is returned, (K,); compare it with ``1e-6 |x*|`` (a point at
+    the origin, |x*| ~ 1e-28, needs an absolute floor). For the Brian2 rate network any ``sim_dt``
     (option) has the same fixed points: F(x) = x does not depend on the step.
     """
     from ..simulate import simulate
@@ -591,5 +597,5 @@ def fixed_point_residual(net, fps: FixedPoints, *, substrate: str = "rate", n_st
     for i, x in enumerate(fps.xstar):
         res = simulate(net.replace(x0=x.astype(net.dtype)), trials, substrate=substrate, noise=None,
                        **simulate_options)
-        out[i] = np.max(np.linalg.norm(res.states[0] - x, axis=1)) / max(np.linalg.norm(x), np.finfo(float).tiny)
+        out[i] = np.max(np.linalg.norm(res.states[0] - x, axis=1))
     return out
