@@ -368,12 +368,19 @@ def lyapunov_substrate(net, duration: float, *, substrate: str = "rate", transie
     n_tr = int(round(check_positive(transient, "lyapunov_substrate transient", allow_zero=True) / dt))
     n_blocks = max(1, int(round(check_positive(duration, "lyapunov_substrate duration") / dt)) // m)
 
-    def run(x_start, T):
-        trials = Trials(inputs=np.zeros((1, T, net.n_in)), targets=np.zeros((1, T, net.n_out)),
-                        mask=np.zeros((1, T, net.n_out)), dt=dt, info={})
-        res = simulate(net.replace(x0=np.asarray(x_start, dtype=net.dtype)), trials, substrate=substrate,
+    k, sim_dt = substeps(dt, simulate_options.get("sim_dt"))
+    if substrate == "ann" and k > 1:  # the ANN's own step is the task step: Euler at sim_dt = dt / k, k steps
+        simulate_options = {key: v for key, v in simulate_options.items() if key != "sim_dt"}
+    run_net = net.replace(dt=sim_dt) if substrate == "ann" and k > 1 else net
+    per_task = k if run_net is not net else 1
+
+    def run(x_start, T):  # T task steps from x_start: (T, N) states at the ends of the task steps
+        Ts = T * per_task
+        trials = Trials(inputs=np.zeros((1, Ts, net.n_in)), targets=np.zeros((1, Ts, net.n_out)),
+                        mask=np.zeros((1, Ts, net.n_out)), dt=run_net.dt, info={})
+        res = simulate(run_net.replace(x0=np.asarray(x_start, dtype=net.dtype)), trials, substrate=substrate,
                        noise=None, **simulate_options)
-        return res.states[0]  # (T, N)
+        return res.states[0, per_task - 1::per_task]  # (T, N)
 
     n_tr_blocks = -(-n_tr // m)  # the transient aligns the separation too, as in lyapunov_twin
     x_start = np.asarray(net.x0, dtype=float)
@@ -390,7 +397,6 @@ def lyapunov_substrate(net, duration: float, *, substrate: str = "rate", transie
         if j >= n_tr_blocks:
             total += np.log(d / delta0)
         y0 = x + (delta0 / d) * (y - x)
-    k, sim_dt = substeps(dt, simulate_options.get("sim_dt"))
     return Lyapunov(np.array([[total / (n_blocks * m * dt)]]), sim_dt, getattr(net, "tau", None),
                     f"twin ({substrate})", n_blocks * m * dt)
 
