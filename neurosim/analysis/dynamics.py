@@ -379,7 +379,7 @@ def lyapunov_substrate(net, duration: float, *, substrate: str = "rate", transie
         trials = Trials(inputs=np.zeros((1, Ts, net.n_in)), targets=np.zeros((1, Ts, net.n_out)),
                         mask=np.zeros((1, Ts, net.n_out)), dt=run_net.dt, info={})
         res = simulate(run_net.replace(x0=np.asarray(x_start, dtype=net.dtype)), trials, substrate=substrate,
-                       noise=None, **simulate_options)
+                       noise_mode=None, **simulate_options)
         return res.states[0, per_task - 1::per_task]  # (T, N)
 
     n_tr_blocks = -(-n_tr // m)  # the transient aligns the separation too, as in lyapunov_twin
@@ -601,7 +601,7 @@ def fixed_point_residual(net, fps: FixedPoints, *, substrate: str = "rate", n_st
                     dt=net.dt, info={})
     out = np.empty(len(fps))
     for i, x in enumerate(fps.xstar):
-        res = simulate(net.replace(x0=x.astype(net.dtype)), trials, substrate=substrate, noise=None,
+        res = simulate(net.replace(x0=x.astype(net.dtype)), trials, substrate=substrate, noise_mode=None,
                        **simulate_options)
         out[i] = np.max(np.linalg.norm(res.states[0] - x, axis=1))
     return out
