@@ -15,3 +15,7 @@ from .runner import Report, run_experiment, summarize
 
 __all__ = ["Check", "Verdict", "Experiment", "register", "names", "get", "verdict_from", "Report",
            "run_experiment", "summarize"]
+
+# each experiment module registers its experiment on import (one line each)
+from . import vanishing_gradients  # noqa: E402,F401
+from . import long_range_memory  # noqa: E402,F401
