@@ -227,6 +227,22 @@ def cmd_compare(args) -> int:
     return 0
 
 
+# -- neurosim sweep ------------------------------------------------------------------------------------------
+
+def cmd_sweep(args) -> int:
+    from .sweep import run
+
+    kind = "dask" if args.dask_local or args.scheduler else ("serial" if args.workers == 0 else "process")
+    res = run(args.sweep, out=args.out, executor=kind, workers=args.dask_local or args.workers or None,
+              scheduler=args.scheduler, retry_failed=args.retry_failed, progress=not args.quiet)
+    c = res.counts
+    print(f"sweep {res.sweep.name}: {c['jobs']} jobs, {c['reused']} already done, {c['ran']} run now, "
+          f"{c['failed']} failed ({res.seconds:.1f} s); wrote {', '.join(res.paths.values())}")
+    for job in res.failed[:5]:
+        print(f"  failed {job.id} {job.params} seed {job.seed}: {res.records[job.id]['error']}")
+    return 1 if res.failed else 0
+
+
 # -- the parser ------------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -294,6 +310,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
     p.add_argument("--quiet", action="store_true", help="print only the table")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("sweep", help="run a model, an experiment or a function over a grid of parameters x seeds",
+                       description="Run every job of SWEEP.toml not finished in --out (a rerun resumes; see "
+                                   "docs/sweep.md) and write results.csv, results.jsonl and summary.png.")
+    p.add_argument("sweep", metavar="SWEEP.toml", help="sweep spec, e.g. sweeps/toy.toml")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="local worker processes (default: one per core; 0: run in this process)")
+    where.add_argument("--dask-local", type=int, default=None, metavar="N", help="start a Dask LocalCluster of N")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask cluster: tcp://HOST:8786 or a file")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: runs/sweep-NAME; a rerun resumes)")
+    p.add_argument("--retry-failed", action="store_true", help="run the jobs recorded as failed again")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 
@@ -302,7 +332,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
         print(f"neurosim {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -180,7 +180,8 @@ def _run_model(config: dict, seed: int) -> tuple[list, dict]:
     from ..compare import compare
     from ..spec import parse_spec
 
-    spec_dict = dict(config["spec"])
+    spec_dict = {k: ({kk: vv for kk, vv in v.items() if vv is not None} if isinstance(v, dict) else v)
+                 for k, v in config["spec"].items()}  # None is "the default" in a parsed spec, absent in TOML
     name = spec_dict.pop("name")
     spec = parse_spec(spec_dict, source=f"model job {name}", name=name)
     opts = config["compare"]
