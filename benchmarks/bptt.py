@@ -11,8 +11,8 @@ One training step is forward + backward + Adam update, batch 32, T = 100 steps, 
 and float64:
 
 - neurosim: ``ns.ann.loss_and_grads`` on a RateNetwork (alpha = 1, tanh: the Elman RNN) or a GatedNetwork,
-  then Adam (``neurosim.training.adam_update`` when it exists, else an equivalent inline numpy Adam; the output
-  says which) and ``net.constrain(**params)``, as in ``neurosim.train``;
+  then Adam (``neurosim.learning.Adam``) and ``net.evolve(**net.project(params))``, as the BPTT rule of
+  ``neurosim.train`` does;
 - torch: nn.RNN / nn.LSTM / nn.GRU (batch_first) + nn.Linear, ``nn.MSELoss``, ``loss.backward()`` and
   ``torch.optim.Adam``.
 
@@ -120,24 +120,10 @@ def neurosim_worker(configs, reps, warmup) -> dict:
 
     import neurosim as ns
 
-    try:
-        from neurosim.training import adam_init, adam_update
+    from neurosim.learning import Adam
 
-        adam = "neurosim.training.adam_update"
-    except ImportError:
-        adam = "inline numpy Adam (neurosim.training.adam_update not found)"
-
-        def adam_init(params):
-            return {"t": 0, "m": {k: np.zeros_like(v) for k, v in params.items()},
-                    "v": {k: np.zeros_like(v) for k, v in params.items()}}
-
-        def adam_update(grads, state, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-            t = state["t"] + 1
-            c1, c2 = 1.0 - beta1**t, 1.0 - beta2**t
-            m = {k: beta1 * state["m"][k] + (1 - beta1) * g for k, g in grads.items()}
-            v = {k: beta2 * state["v"][k] + (1 - beta2) * g * g for k, g in grads.items()}
-            new = {k: params[k] - (lr / c1) * m[k] / (np.sqrt(v[k] / c2) + eps) for k in grads}
-            return new, {"t": t, "m": m, "v": v}
+    adam = "neurosim.learning.Adam"
+    opt = Adam(lr=1e-3)
 
     threads, blas = blas_threads()
     u, y = _data()
@@ -149,12 +135,12 @@ def neurosim_worker(configs, reps, warmup) -> dict:
         else:
             net = ns.ann.GatedNetwork.random(N_IN, H, N_OUT, cell=cell, dtype=dtype, rng=0)
         state = {"net": net, "params": {k: getattr(net, k) for k in net.trainable}}
-        state["opt"] = adam_init(state["params"])
+        state["opt"] = opt.init(state["params"])
 
         def step():
             _, grads = ns.ann.loss_and_grads(state["net"], trials)
-            state["params"], state["opt"] = adam_update(grads, state["opt"], state["params"], lr=1e-3)
-            state["net"] = state["net"].constrain(**state["params"])
+            state["params"], state["opt"] = opt.update(grads, state["opt"], state["params"])
+            state["net"] = state["net"].evolve(**state["net"].project(state["params"]))  # as the BPTT rule does
 
         results.append({"cell": cell, "H": H, "dtype": dtype, "seconds": _median_time(step, reps, warmup)})
     peaks = {d: peak_gflops(d) for d in sorted({c[2] for c in configs})}

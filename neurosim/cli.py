@@ -227,6 +227,27 @@ def cmd_compare(args) -> int:
     return 0
 
 
+# -- neurosim experiment -------------------------------------------------------------------------------------
+
+def cmd_experiment(args) -> int:
+    from . import experiments
+
+    if args.name is None and not args.list:
+        raise ValueError("which experiment? pass NAME or --list")
+    if args.list:
+        for name in experiments.names():
+            print(f"{name:<22}  {experiments.get(name).claim}")
+        return 0
+    exp = experiments.get(args.name)  # an unknown name lists the known ones before any directory is made
+    out = _out_dir(args.out, args.force, default=os.path.join("runs", f"experiment-{exp.name}"))
+    print(f"{exp.name}: {exp.claim}", flush=True)
+    rep = experiments.run_experiment(exp.name, quick=args.quick, seeds=args.seeds, out=out, progress=not args.quiet)
+    print(f"\nverdict: {rep.verdict.status} ({rep.run_time:.1f} s, {len(rep.seeds)} seeds)\n{rep.verdict.summary}")
+    print("\n".join("  " + c.line() for c in rep.verdict.checks))
+    print(f"wrote {out}/report.md, report.html, results.json and {len(rep.figures)} figures")
+    return 0
+
+
 # -- neurosim sweep ------------------------------------------------------------------------------------------
 
 def cmd_sweep(args) -> int:
@@ -310,6 +331,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
     p.add_argument("--quiet", action="store_true", help="print only the table")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("experiment", help="run a textbook claim as an experiment and report its verdict",
+                       description="Run a registered experiment over seeds; write results.json, figures, report.md "
+                                   "and report.html opening with the claim and the verdict.")
+    p.add_argument("name", nargs="?", metavar="NAME", help="experiment name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the experiments and their claims")
+    p.add_argument("--quick", action="store_true", help="small budgets (under a minute); the verdict is indicative")
+    p.add_argument("--seeds", type=int, default=None, metavar="K", help="seeds 0..K-1 (default: the experiment's)")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: runs/experiment-NAME, numbered)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_experiment)
 
     p = sub.add_parser("sweep", help="run a model, an experiment or a function over a grid of parameters x seeds",
                        description="Run every job of SWEEP.toml not finished in --out (a rerun resumes; see "

@@ -14,6 +14,7 @@ is exactly the Elman RNN. Time is in float seconds. The network is frozen: train
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import io
@@ -45,6 +46,21 @@ class Saveable:
     """Save/load for frozen dataclasses whose fields are arrays (``_arrays``) or JSON-able settings."""
 
     _arrays: ClassVar[tuple[str, ...]] = ()
+
+    def evolve(self, **arrays):
+        """A copy with some learned arrays replaced, *without* validation: the learning rules' fast path.
+
+        Only for arrays of the same shapes and dtype that went through :meth:`project` (so the constraints
+        hold); a learning rule builds a validated network with :meth:`replace` once, when it is done.
+        """
+        new = copy.copy(self)
+        for k, v in arrays.items():
+            object.__setattr__(new, k, v)
+        return new
+
+    def project(self, params: dict) -> dict:
+        """Apply the network's constraints to learned arrays, in place; returns ``params``. None here."""
+        return params
 
     def save(self, path) -> tuple[str, str]:
         """Write ``PATH.json`` (settings, versions, checksums) and ``PATH.npz`` (arrays); return both paths.
@@ -218,14 +234,21 @@ class RateNetwork(Saveable):
         return self.replace(**{k: getattr(self, k).astype(dtype) for k in self._arrays
                                if getattr(self, k) is not None})
 
+    def project(self, params: dict) -> dict:
+        """Apply the connectivity mask and Dale's law (wrong-signed weights set to 0) to ``params["W_rec"]``,
+        in place; returns ``params``."""
+        W_rec = params.get("W_rec")
+        if W_rec is not None:
+            if self.mask is not None:
+                W_rec *= self.mask
+            if self.dale is not None:
+                W_rec[W_rec * self.dale[None, :] < 0] = 0.0
+        return params
+
     def constrain(self, **weights) -> "RateNetwork":
-        """Apply the connectivity mask and Dale's law (wrong-signed weights set to 0) to W_rec."""
-        W_rec = np.array(weights.pop("W_rec", self.W_rec))
-        if self.mask is not None:
-            W_rec *= self.mask
-        if self.dale is not None:
-            W_rec[W_rec * self.dale[None, :] < 0] = 0.0
-        return self.replace(W_rec=W_rec, **weights)
+        """A validated copy with new weights, the mask and Dale's law applied to W_rec (:meth:`project`)."""
+        params = self.project({"W_rec": np.array(weights.pop("W_rec", self.W_rec))})
+        return self.replace(**params, **weights)
 
     @classmethod
     def random(cls, n_in: int, n_rec: int, n_out: int, *, tau=0.1, dt=0.01, activation="tanh",

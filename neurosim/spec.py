@@ -252,7 +252,7 @@ def fit(spec: ModelSpec, *, steps: int | None = None, progress: bool = True):
     ``training.train_trials > 0`` trains on a fixed set of that many trials with a ``validation`` fraction held
     out (the Keras way); otherwise each step draws fresh trials and ``validation`` is a number of held-out trials.
     """
-    from .training import train
+    from .learning import train
 
     task = spec.make_task()
     net = spec.make_network(task)

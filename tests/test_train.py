@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 import neurosim as ns
-from neurosim import training as tr
+from neurosim import learning as tr
+from neurosim.learning import SGD, Adam
+from neurosim.learning.bptt import _split
 from neurosim.tasks import Trials
 
 
@@ -18,7 +20,8 @@ def _data(B=48, T=30, seed=0):
 def test_adam_matches_its_closed_form_first_step():
     p = {"w": np.array([1.0, -2.0])}
     g = {"w": np.array([0.5, -0.1])}
-    new, state = tr.adam_update(g, tr.adam_init(p), p, lr=0.1)
+    opt = Adam(lr=0.1)
+    new, state = opt.update(g, opt.init(p), p)
     # after one step m_hat = g and v_hat = g^2, so the update is lr * sign(g) (up to eps)
     np.testing.assert_allclose(new["w"], p["w"] - 0.1 * np.sign(g["w"]), rtol=1e-6)
     assert state["t"] == 1
@@ -26,9 +29,10 @@ def test_adam_matches_its_closed_form_first_step():
 
 def test_sgd_momentum_matches_heavy_ball():
     p, g = {"w": np.array([1.0])}, {"w": np.array([2.0])}
-    s = tr.sgd_init(p)
-    p1, s = tr.sgd_update(g, s, p, lr=0.1, momentum=0.5)
-    p2, s = tr.sgd_update(g, s, p1, lr=0.1, momentum=0.5)
+    opt = SGD(lr=0.1, momentum=0.5)
+    s = opt.init(p)
+    p1, s = opt.update(g, s, p)
+    p2, s = opt.update(g, s, p1)
     np.testing.assert_allclose(p2["w"], 1.0 - 0.2 - (0.5 * 0.2 + 0.2))
 
 
@@ -90,5 +94,49 @@ def test_early_stopping_returns_the_best_network():
     assert len(hist.loss) < 400
     best = int(np.argmin(hist.val_loss))
     assert hist.best_step == hist.val_step[best]
-    val = tr._split(data, 0.25, np.random.default_rng(0).spawn(1)[0])[1]
+    val = _split(data, 0.25, np.random.default_rng(0).spawn(1)[0])[1]
     assert val is not None  # the split is reproducible from the seed (smoke check of the helper)
+
+
+@pytest.mark.parametrize("make,bad", [(lambda v: Adam(lr=v), -1.0), (lambda v: Adam(beta1=v), 1.0),
+                                      (lambda v: SGD(momentum=v), 1.5), (lambda v: SGD(lr=v), 0.0)])
+def test_optimizer_hyperparameters_are_checked_when_built(make, bad):
+    with pytest.raises(ValueError):
+        make(bad)
+
+
+def test_an_optimizer_object_is_accepted_by_train():
+    net = ns.RateNetwork.random(1, 12, 1, tau=0.02, dt=0.01, rng=0)
+    by_name, _ = ns.train(net, _data(), steps=10, optimizer="sgd", lr=0.05, momentum=0.5, progress=False)
+    by_object, _ = ns.train(net, _data(), steps=10, optimizer=SGD(lr=0.05, momentum=0.5), progress=False)
+    assert np.array_equal(by_name.W_rec, by_object.W_rec)
+
+
+def test_an_overflowing_update_returns_the_last_finite_network_with_a_warning():
+    task = ns.tasks.make("flip_flop", dt=0.01)
+    net = ns.RateNetwork.random(task.n_in, 16, task.n_out, tau=0.05, dt=0.01, rng=0)
+    with pytest.warns(RuntimeWarning, match="non-finite"):
+        new, hist = ns.train(net, task, steps=5, optimizer="sgd", lr=1e308, clip=None, progress=False)
+    assert "non-finite" in hist.stopped
+    assert all(np.all(np.isfinite(getattr(new, k))) for k in new.trainable)
+
+
+def test_a_diverging_adam_is_caught_and_returns_the_lowest_loss_network():
+    data = _data(B=32)
+    net = ns.RateNetwork.random(1, 16, 1, tau=0.02, dt=0.01, rng=0)  # tanh: bounded rates, a growing readout
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        new, hist = ns.train(net, data, steps=200, lr=1e6, clip=None, progress=False)
+    assert hist.stopped.startswith("diverged")
+    assert max(hist.loss) > 1e4 * hist.loss[0]
+    best_loss, _ = ns.ann.loss_and_grads(new, data)
+    assert np.isfinite(best_loss) and best_loss < 1e4 * hist.loss[0]
+
+
+def test_training_steps_do_not_revalidate_the_network(monkeypatch):
+    calls = []
+    original = ns.RateNetwork.__post_init__
+    monkeypatch.setattr(ns.RateNetwork, "__post_init__", lambda self: (calls.append(1), original(self))[1])
+    net = ns.RateNetwork.random(1, 12, 1, tau=0.02, dt=0.01, rng=0)
+    calls.clear()
+    ns.train(net, _data(), steps=40, progress=False)
+    assert len(calls) <= 2  # the final network (and nothing per step)
