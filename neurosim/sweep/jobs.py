@@ -117,15 +117,19 @@ def _resolve_model(sweep, point: dict, seed: int, where: str) -> dict:
 
 
 def _resolve_config(sweep, point: dict, where: str) -> dict:
-    """Base config + point; a function's ``defaults`` (or an experiment's) fill in and check the keys."""
+    """Base config + point. An experiment resolves it against its own config (its ``quick`` overrides when the
+    sweep says ``quick = true``; ``seeds`` dropped: the sweep's seeds decide); a function's ``defaults`` dict, if
+    it has one, fills in and checks the keys."""
     config = copy.deepcopy(sweep.base)
     for path, value in point.items():
         _set(config, path, value, where)
-    owner = _experiment(sweep.target) if sweep.kind == "experiment" else resolve_function(sweep.target)
-    resolve = getattr(owner, "resolve", None)
-    if callable(resolve):  # the owner checks its own keys and fills in its defaults
-        return resolve(config)
-    defaults = getattr(owner, "defaults", None)
+    if sweep.kind == "experiment":
+        if "seeds" in config:
+            raise ValueError(f"{where}: config key 'seeds' is set by [sweep] seeds")
+        resolved = _experiment(sweep.target).resolve(quick=sweep.quick, overrides=config)
+        resolved.pop("seeds", None)
+        return resolved
+    defaults = getattr(resolve_function(sweep.target), "defaults", None)
     if isinstance(defaults, dict):
         unknown = sorted(set(config) - set(defaults))
         if unknown:

@@ -7,7 +7,8 @@ experiment or function sweep) and ``[plot]`` (the summary figure)::
     [sweep]
     name = "memory_vs_delay"                   # optional; default: the file name
     model = "../models/delayed_recall.toml"    # exactly one of: model (train + compare a model spec),
-    # experiment = "transition_to_chaos"       #   experiment (neurosim.experiments registry), function
+    # experiment = "transition_to_chaos"       #   experiment (neurosim.experiments registry; quick = true
+    #                                          #   starts from its quick config), function
     # function = "neurosim.sweep.toy:job"      #   ("module:callable", called as f(config, seed) -> rows)
     seeds = 3                                  # an integer n (seeds 0..n-1) or a list of integers
 
@@ -45,7 +46,7 @@ __all__ = ["Sweep", "SweepError", "load_sweep", "parse_sweep", "KINDS", "COMPARE
 KINDS = ("model", "experiment", "function")
 OVER = ("grid", "zip", "list")
 SECTIONS = ("sweep", "compare", "config", "plot") + OVER
-SWEEP_KEYS = ("name", "seeds", "description") + KINDS
+SWEEP_KEYS = ("name", "seeds", "description", "quick") + KINDS
 PLOT_KEYS = ("x", "metric", "hue", "where")
 COMPARE_DEFAULTS = {"substrates": ["ann"], "trials": 32, "device": "runtime", "calibrate": False}
 
@@ -72,6 +73,7 @@ class Sweep:
     plot: dict = field(default_factory=dict)
     source: str = "sweep"
     directory: str = "."
+    quick: bool = False  # experiment sweeps: start from the experiment's quick config
 
     def jobs(self):
         """The jobs of this sweep, points x seeds (:func:`neurosim.sweep.jobs.expand`)."""
@@ -240,8 +242,13 @@ def parse_sweep(raw: dict, source: str = "sweep", directory: str = ".", name: st
         _fail(source, f"[plot] where: expected a table column = value, got {plot['where']!r}")
     if "name" in head and not isinstance(head["name"], str):
         _fail(source, f"[sweep] name: expected a string, got {head['name']!r}")
+    quick = head.get("quick", False)
+    if not isinstance(quick, bool) or (quick and kind != "experiment"):
+        _fail(source, f"[sweep] quick: expected true or false, for experiment sweeps only; got {quick!r} in a "
+                      f"{kind} sweep")
     sweep = Sweep(name=name or head.get("name") or "sweep", kind=kind, target=target, base=base, points=points,
-                  seeds=seeds, parameters=parameters, plot=plot, source=source, directory=directory)
+                  seeds=seeds, parameters=parameters, plot=plot, source=source, directory=directory,
+                  quick=quick)
     sweep.jobs()  # resolves (and so checks) every point now, before any work starts
     return sweep
 
