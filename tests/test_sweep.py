@@ -178,19 +178,28 @@ def _csv_bytes(res):
 
 def test_serial_pool_and_dask_give_identical_tables(tmp_path):
     pytest.importorskip("distributed")
+    from neurosim.sweep.executors import executor
+
     toy = toy_sweep({"g": [0.5, 1.0, 1.5, 2.0], "n": [8, 32]}, seeds=3, config={"steps": 200})
     model = load_sweep(_tiny_model_sweep(tmp_path))
-    for name, sweep in (("toy", toy), ("model", model)):
-        serial = run(sweep, out=str(tmp_path / f"{name}-serial"), executor="serial", progress=False)
-        pool = run(sweep, out=str(tmp_path / f"{name}-pool"), executor="process", workers=2, progress=False)
-        dask = run(sweep, out=str(tmp_path / f"{name}-dask"), executor="dask", workers=2, progress=False)
+    sweeps = {"toy": toy, "model": model}
+    runs = {name: {"serial": run(sweep, out=str(tmp_path / f"{name}-serial"), executor="serial", progress=False)}
+            for name, sweep in sweeps.items()}
+    for kind in ("process", "dask"):  # one pool, one LocalCluster of 2 processes, for both sweeps
+        with executor(kind, workers=2) as (ex, n):
+            for name, sweep in sweeps.items():
+                runs[name][kind] = run(sweep, out=str(tmp_path / f"{name}-{kind}"), executor=ex, workers=n,
+                                       progress=False)
+    for name, by_kind in runs.items():
+        serial = by_kind["serial"]
         assert serial.counts["failed"] == 0, [serial.records[j.id]["error"] for j in serial.failed]
-        assert _csv_bytes(serial) == _csv_bytes(pool) == _csv_bytes(dask)
-        pids = {r["worker"]["pid"] for r in pool.records.values()} | {r["worker"]["pid"] for r in dask.records.values()}
-        assert os.getpid() not in pids and len(pids) >= 2  # the pool and the cluster really ran elsewhere
-    rows = read_csv(serial.paths["csv"])
+        assert _csv_bytes(serial) == _csv_bytes(by_kind["process"]) == _csv_bytes(by_kind["dask"])
+    for kind in ("process", "dask"):
+        pids = {r["worker"]["pid"] for by_kind in runs.values() for r in by_kind[kind].records.values()}
+        assert os.getpid() not in pids and len(pids) == 2, (kind, pids)  # really ran in two other processes
+    rows = read_csv(runs["model"]["serial"].paths["csv"])
     assert {r["substrate"] for r in rows} == {"ann"} and all(float(r["mse"]) > 0 for r in rows)
-    assert os.path.exists(serial.paths["figure"])
+    assert len({r["mse"] for r in rows}) == 4 and os.path.exists(runs["model"]["serial"].paths["figure"])
 
 
 def test_cli_sweep_runs_and_resumes(tmp_path):

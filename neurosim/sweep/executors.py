@@ -38,8 +38,7 @@ class SerialExecutor(cf.Executor):
     def submit(self, fn, /, *args, **kwargs):
         future = cf.Future()
         try:
-            with _one_blas_thread():
-                result = fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except BaseException as err:  # handed to the caller through the Future, as any executor does
             future.set_exception(err)
         else:
@@ -75,7 +74,8 @@ def executor(kind: str = "process", workers: int | None = None, scheduler: str |
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers <= 0):
         raise ValueError(f"sweep workers: expected an integer >= 1, got {workers!r}")
     if kind == "serial":
-        yield SerialExecutor(), 1
+        with _one_blas_thread():
+            yield SerialExecutor(), 1
         return
     if kind == "dask":
         from .dask_executor import dask_executor
