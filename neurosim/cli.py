@@ -239,9 +239,20 @@ def cmd_experiment(args) -> int:
             print(f"{name:<22}  {experiments.get(name).claim}")
         return 0
     exp = experiments.get(args.name)  # an unknown name lists the known ones before any directory is made
+    overrides = {}
+    for item in args.set or []:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set 'lengths=[20, 100]'")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value  # a bare string
+    exp.resolve(args.quick, overrides)  # an unknown key is refused before any directory is made
     out = _out_dir(args.out, args.force, default=os.path.join("runs", f"experiment-{exp.name}"))
     print(f"{exp.name}: {exp.claim}", flush=True)
-    rep = experiments.run_experiment(exp.name, quick=args.quick, seeds=args.seeds, out=out, progress=not args.quiet)
+    rep = experiments.run_experiment(exp.name, quick=args.quick, seeds=args.seeds, out=out, progress=not args.quiet,
+                                     config_overrides=overrides)
     print(f"\nverdict: {rep.verdict.status} ({rep.run_time:.1f} s, {len(rep.seeds)} seeds)\n{rep.verdict.summary}")
     print("\n".join("  " + c.line() for c in rep.verdict.checks))
     print(f"wrote {out}/report.md, report.html, results.json and {len(rep.figures)} figures")
@@ -340,7 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small budgets (under a minute); the verdict is indicative")
     p.add_argument("--seeds", type=int, default=None, metavar="K", help="seeds 0..K-1 (default: the experiment's)")
     p.add_argument("--out", metavar="DIR", help="output directory (default: runs/experiment-NAME, numbered)")
-    p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config entry (VALUE as JSON)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty output directory (resumes a run "
+                                                        "with the same config)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_experiment)
 

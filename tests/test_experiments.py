@@ -6,11 +6,16 @@ import json
 import numpy as np
 import pytest
 
+import neurosim as ns
 from neurosim import cli, experiments
 from neurosim.experiments import base
 
 
+CALLS = []  # the seeds _toy_run was called with
+
+
 def _toy_run(config, seed):
+    CALLS.append(seed)
     rng = np.random.default_rng(seed)
     return [{"setting": s, "value": float(rng.normal(config["mean"], 0.1)), "curve": rng.normal(size=3)}
             for s in ("a", "b")]
@@ -93,10 +98,109 @@ def test_command_lists_runs_and_refuses(toy, tmp_path, capsys):
     assert cli.main(["experiment", "toy_claim", "--quick", "--seeds", "1", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "verdict: supported" in printed and "mean value" in printed
-    assert {p.name for p in out.iterdir()} == {"results.json", "values.png", "report.md", "report.html"}
+    assert {p.name for p in out.iterdir()} == {"results.json", "values.png", "report.md", "report.html", "seeds"}
     assert cli.main(["experiment", "toy_claim", "--out", str(out), "--quiet"]) == 2
     assert "not empty" in capsys.readouterr().err
     assert cli.main(["experiment", "no_such", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "known experiments" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
     assert cli.main(["experiment"]) == 2
+    capsys.readouterr()
+    assert cli.main(["experiment", "toy_claim", "--seeds", "1", "--set", "mean=-1", "--out", str(tmp_path / "y"),
+                     "--quiet"]) == 0
+    assert "verdict: partly" in capsys.readouterr().out  # mean -1: the mean check fails, the row count passes
+    assert cli.main(["experiment", "toy_claim", "--set", "meen=1", "--out", str(tmp_path / "z")]) == 2
+    assert "unknown config keys" in capsys.readouterr().err and not (tmp_path / "z").exists()
+
+
+def test_a_second_run_with_the_same_config_reuses_the_seeds_done(toy, tmp_path):
+    first = experiments.run_experiment("toy_claim", quick=True, out=str(tmp_path), progress=False)
+    CALLS.clear()
+    again = experiments.run_experiment("toy_claim", quick=True, out=str(tmp_path), progress=False)
+    assert CALLS == [] and again.rows == first.rows  # both seeds read back from seeds/seed-K.json
+    experiments.run_experiment("toy_claim", quick=True, out=str(tmp_path), progress=False,
+                               config_overrides={"mean": 2.0})
+    assert CALLS == [0, 1]  # another config: run again
+
+
+# -- the registered experiments -------------------------------------------------------------------------------
+
+def _assert_verdict_with_numbers(rep):
+    assert isinstance(rep.verdict, experiments.Verdict) and rep.verdict.status in base.STATUSES
+    assert rep.verdict.checks and rep.verdict.summary
+    for c in rep.verdict.checks:
+        assert isinstance(c.measured, float) and c.threshold and c.source and isinstance(c.passed, bool)
+
+
+def test_vanishing_gradients_small_run_and_the_no_input_rate_is_ln_rho():
+    small = {"seeds": 1, "n_rec": 16, "gains": [0.8, 2.0], "forget_biases": [1.0], "n_trials": 2, "steps": 5,
+             "val_trials": 8, "eval_every": 5, "no_clip_steps": 5, "free_steps": 120}
+    rep = experiments.run_experiment("vanishing_gradients", config_overrides=small, progress=False)
+    _assert_verdict_with_numbers(rep)
+    assert len(rep.verdict.checks) == 6
+    rows = {(r["network"], r["stage"]): r for r in rep.rows}
+    g08 = rows[("Elman g=0.8", "init")]
+    # without input the state stays 0 and the backward map is W_rec^T: the late rate is ln rho(W_rec)
+    net = ns.RateNetwork.random(2, 16, 1, tau=0.01, dt=0.01, g=0.8, input_scale=1.0, rng=0)
+    assert g08["ln_rho"] == pytest.approx(np.log(np.max(np.abs(np.linalg.eigvals(net.W_rec)))), rel=1e-12)
+    assert g08["free_decay_rate"] == pytest.approx(g08["ln_rho"], rel=0.05)
+    # the mean-field number is 1/2 ln(g^2 <f'^2>) of the row's own <f'^2>
+    assert g08["mean_field"] == pytest.approx(0.5 * np.log(0.64 * g08["fprime2"]))
+    assert 0 < g08["fprime2"] < 1 and len(g08["log_norm_by_lag"]) == 100
+    assert rows[("Elman g=2", "no clip")]["max_grad_norm"] > 0
+    figs = experiments.get("vanishing_gradients").figures(rep.rows, rep.config)
+    assert set(figs) == {"gradient_norms", "decay_rates", "trained", "no_clip"}
+    import matplotlib.pyplot as plt
+    for f in figs.values():
+        plt.close(f)
+
+
+def test_adding_baseline_is_one_sixth():
+    # always answering 1: MSE = Var(U1 + U2) = 1/6 for this task's variant (values U(0, 1), target their sum)
+    trials = ns.tasks.make("adding", duration=0.2).sample(20_000, rng=0)
+    mse = ns.tasks.regression_metrics(np.ones_like(trials.targets), trials)["mse"]
+    assert mse == pytest.approx(1 / 6, abs=0.005)
+    from neurosim.experiments.long_range_memory import BASELINE_MSE
+    assert BASELINE_MSE == pytest.approx(1 / 6)
+
+
+def test_long_range_memory_small_run_without_brian2():
+    small = {"seeds": 1, "n_rec": 8, "lengths": [10], "steps": 10, "val_trials": 16, "eval_every": 5,
+             "test_trials": 16, "delays": [0.25, 0.5], "recall_steps": 10, "recall_test_trials": 8, "substrates": []}
+    rep = experiments.run_experiment("long_range_memory", config_overrides=small, progress=False)
+    _assert_verdict_with_numbers(rep)
+    adding = [r for r in rep.rows if r["part"] == "adding"]
+    assert {r["cell"] for r in adding} == {"rnn", "lstm", "gru"}
+    for r in adding:
+        assert r["steps_run"] <= 10 and r["best_val_mse"] <= r["val_mse"][0]
+        assert r["baseline_mse"] == pytest.approx(1 / 6, abs=0.08)  # 16 test trials
+    recall = [r for r in rep.rows if r["part"] == "recall"]
+    assert {(r["cell"], r["delay"]) for r in recall} == {(c, d) for c in ("rnn", "lstm", "gru") for d in (0.25, 0.5)}
+    figs = experiments.get("long_range_memory").figures(rep.rows, rep.config)
+    assert set(figs) == {"adding", "adding_training", "recall"}
+    import matplotlib.pyplot as plt
+    for f in figs.values():
+        plt.close(f)
+
+
+def test_recall_crossing_interpolates_between_tested_delays():
+    from neurosim.experiments.long_range_memory import _crossing
+
+    assert _crossing([0.25, 0.5, 1.0], [0.9, 0.7, 0.3]) == pytest.approx(0.5 + 0.5 * (0.7 - 0.5) / (0.7 - 0.3))
+    assert _crossing([0.25, 0.5], [0.4, 0.1]) == 0.25
+    assert _crossing([0.25, 0.5], [0.9, 0.8]) == float("inf")
+
+
+@pytest.mark.slow
+@pytest.mark.brian2
+@pytest.mark.parametrize("name", experiments.names())
+def test_every_experiment_runs_in_quick_mode_from_the_command(name, tmp_path, capsys):
+    out = tmp_path / name
+    assert cli.main(["experiment", name, "--quick", "--out", str(out), "--quiet"]) == 0
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["quick"] and saved["verdict"]["status"] in base.STATUSES and saved["rows"]
+    assert all(isinstance(c["measured"], (float, int)) or c["measured"] is None for c in saved["verdict"]["checks"])
+    md = (out / "report.md").read_text()
+    assert md.index("**Claim.**") < md.index("**Verdict:") < md.index("**What was measured.**")
+    assert list(out.glob("*.png")) and (out / "report.html").stat().st_size > 0
+    assert "verdict:" in capsys.readouterr().out

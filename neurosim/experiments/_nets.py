@@ -1,14 +1,15 @@
-"""What the experiments share: the three textbook cells built one way, training under one budget, and the
-first step at which a validation metric reached a goal."""
+"""What the experiments share: the three textbook cells built one way, and training under one budget (with a
+stop once a validation goal is reached)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .. import tasks
-from ..ann import GatedNetwork
 from ..network import RateNetwork
-from ..training import train
+from .._validate import as_rng
+from ..ann import GatedNetwork, forward
+from ..learning import BPTT, Adam, loop, train
 
 CELLS = ("rnn", "lstm", "gru")
 LABELS = {"rnn": "Elman", "lstm": "LSTM", "gru": "GRU"}
@@ -37,12 +38,32 @@ def fit(net, task: tasks.Task, cfg: dict, seed: int, **overrides):
     return train(net, task, **{**kw, **overrides})
 
 
-def first_step_below(history, metric: str, goal: float) -> float:
-    """The first validation step at which ``metric`` was below ``goal``; NaN if it never was."""
-    for step, m in zip(history.val_step, history.val_metrics):
-        if m[metric] < goal:
-            return float(step)
-    return float("nan")
+def train_until(net, task: tasks.Task, cfg: dict, seed: int, *, metric: str = "mse", goal: float | None = None):
+    """BPTT (Adam, the budget of ``cfg`` as in :func:`fit`) that stops once the validation ``metric`` is below
+    ``goal``: the rule runs in chunks of ``eval_every`` steps through :func:`neurosim.learning.loop.run`, keeping
+    its parameters and optimizer state between chunks, and ``val_trials`` held-out trials are scored after each.
+    Returns ``(net, record)`` with the steps run, the validation curve, the first step below the goal (NaN if
+    none) and why it stopped."""
+    data_rng, noise_rng = as_rng(seed).spawn(2)
+    val = task.sample(cfg["val_trials"], rng=1_000_003 + seed)
+    rule = BPTT(net, task, optimizer=Adam(lr=cfg["lr"]),
+                batch_size=cfg["batch_size"], clip=cfg["clip"], loss_kw={"loss": None, "l2": 0.0, "l2_rate": 0.0},
+                dropout=0.0, data_rng=data_rng, noise_rng=noise_rng)
+    record = {"steps": 0, "val_step": [], "val": [], "steps_to_goal": float("nan"), "stopped": "budget"}
+    while record["steps"] < cfg["steps"]:
+        net, hist = loop.run(rule, min(cfg["eval_every"], cfg["steps"] - record["steps"]), progress=False,
+                             name=rule.name)
+        record["steps"] += len(hist.loss)
+        value = float(task.score(forward(net, val.inputs)[1], val)[metric])
+        record["val_step"].append(record["steps"])
+        record["val"].append(value)
+        if hist.stopped != "completed":
+            record["stopped"] = hist.stopped
+            break
+        if goal is not None and value < goal:
+            record["steps_to_goal"], record["stopped"] = float(record["steps"]), f"{metric} < {goal:g}"
+            break
+    return net, record
 
 
 def val_curve(history, metric: str) -> tuple[list, list]:

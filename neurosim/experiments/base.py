@@ -33,6 +33,13 @@ class Check:
     passed: bool
     source: str = ""
 
+    def __post_init__(self):  # numpy scalars from the checks become plain float and bool (JSON, comparisons)
+        try:
+            object.__setattr__(self, "measured", float(self.measured))
+        except (TypeError, ValueError):
+            raise TypeError(f"Check {self.name!r}.measured: expected a number, got {self.measured!r}") from None
+        object.__setattr__(self, "passed", bool(self.passed))
+
     def line(self) -> str:
         """``name: measured (threshold) -> passed/failed``, for the terminal and the reports."""
         return f"{self.name}: {self.measured:.4g} (goal {self.threshold}) {'passed' if self.passed else 'FAILED'}"

@@ -5,6 +5,8 @@
 rows to ``exp.check`` and ``exp.figures``, and, when ``out`` is given, writes
 
 - ``results.json``: name, claim, config, seeds, run time, verdict (with every check) and all rows;
+- ``seeds/seed-K.json``: each seed's rows as soon as they are done (a run started again with the same config
+  reuses them, whatever the number of seeds, so a killed run resumes);
 - one PNG per figure;
 - ``report.md`` and ``report.html``: the claim, the verdict and one paragraph on what was measured first, then the
   checks, the results over seeds (mean and spread per setting), the figures and the config.
@@ -45,7 +47,8 @@ class Report:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "claim": self.claim, "config": self.config, "seeds": self.seeds,
-                "run_time": self.run_time, "quick": self.quick, "verdict": dataclasses.asdict(self.verdict), "rows": self.rows}
+                "run_time": self.run_time, "quick": self.quick, "verdict": dataclasses.asdict(self.verdict),
+                "rows": self.rows}
 
 
 def run_experiment(name: str, *, quick: bool = False, seeds: int | None = None, out: str | None = None,
@@ -64,8 +67,7 @@ def run_experiment(name: str, *, quick: bool = False, seeds: int | None = None, 
     start = time.perf_counter()
     rows = []
     for seed in tqdm(seed_list, desc=name, unit="seed", disable=not progress, leave=False):
-        for row in exp.run(config, seed):
-            rows.append({**_plain(row), "seed": seed})
+        rows += _seed_rows(exp, config, seed, out)
     verdict = exp.check(rows, config)
     if not isinstance(verdict, base.Verdict):
         raise TypeError(f"experiment {name}: check returned {type(verdict).__name__}, expected a Verdict")
@@ -82,6 +84,26 @@ def run_experiment(name: str, *, quick: bool = False, seeds: int | None = None, 
     if out is not None:
         _write(report, exp, out)
     return report
+
+
+def _seed_rows(exp, config: dict, seed: int, out: str | None) -> list[dict]:
+    """One seed's rows. With ``out``, each seed's rows are kept in ``out/seeds/seed-K.json`` (written under a
+    temporary name, then renamed) and reused when the file holds the same config but for the number of seeds: a
+    killed run loses only the seed it was running, and running it again (with any --seeds) resumes."""
+    path = None if out is None else os.path.join(out, "seeds", f"seed-{seed}.json")
+    key = json.loads(json.dumps(_plain({k: v for k, v in config.items() if k != "seeds"})))  # as read back
+    if path is not None and os.path.exists(path):
+        with open(path) as fh:
+            saved = json.load(fh)
+        if saved.get("config") == key:
+            return saved["rows"]
+    rows = [{**_plain(row), "seed": seed} for row in exp.run(config, seed)]
+    if path is not None:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".tmp", "w") as fh:
+            json.dump({"config": key, "rows": rows}, fh)  # NaN and Infinity read back as floats
+        os.replace(path + ".tmp", path)
+    return rows
 
 
 # -- results over seeds --------------------------------------------------------------------------------------
@@ -166,6 +188,8 @@ def _save_figure(fig, path: str) -> str:
 
 
 def _fmt(v) -> str:
+    if v is None:
+        return "-"
     if isinstance(v, float):
         return "-" if math.isnan(v) else f"{v:.4g}"
     return str(v)

@@ -126,7 +126,7 @@ def run(config: dict, seed: int) -> list[dict]:
         with warnings.catch_warnings(record=True) as caught:  # a diverging run is a result: kept in "stopped"
             warnings.simplefilter("always")
             _, hist = _nets.fit(build("rnn", g=g, input_scale=scale), task, config, seed, clip=None,
-                                steps=config["no_clip_steps"], validation=0)
+                                steps=config["no_clip_steps"], validation=0, divergence=None)
         rows.append({"network": f"Elman g={g:g}", "cell": "rnn", "g": g, "stage": "no clip",
                      "grad_norm_by_step": hist.grad_norm, "loss_by_step": hist.loss, "stopped": hist.stopped,
                      "max_grad_norm": float(np.max(hist.grad_norm)) if hist.grad_norm else float("nan"),
@@ -178,6 +178,7 @@ def check(rows: list[dict], config: dict):
     ratio = lambda rs: _nets.geomean([r["ratio_lags"] for r in rs])  # noqa: E731
     free_rates = {g: np.mean([r["free_decay_rate"] for r in _select(rows, cell="rnn", g=g, stage="init")])
                   for g in config["gains"]}
+    mean_of = lambda field, **match: np.mean([r[field] for r in _select(rows, stage="init", **match)])  # noqa: E731
     summary = (
         "Driven Elman networks (N = {N}, {S} seeds): {mf}. Without input the late decay rate follows "
         "ln rho(W_rec) (largest relative deviation {wr:.3g} for g < 1; free rates {fr}). The bound "
@@ -189,10 +190,8 @@ def check(rows: list[dict], config: dict):
     ).format(
         N=config["n_rec"], S=len({r["seed"] for r in rows}), mf="; ".join(parts), wr=worst_rho,
         fr=", ".join(f"g={g:g}: {v:.3f}" for g, v in free_rates.items()),
-        sm=", ".join(f"{np.mean([r['ln_sigma_max'] for r in _select(rows, cell='rnn', g=g, stage='init')]):.2f}"
-                     for g in config["gains"]),
-        lf=", ".join(f"{np.mean([r['decay_rate'] for r in _select(rows, cell='lstm', forget_bias=fb, stage='init')]):.3f}"
-                     for fb in config["forget_biases"]),
+        sm=", ".join(f"{mean_of('ln_sigma_max', cell='rnn', g=g):.2f}" for g in config["gains"]),
+        lf=", ".join(f"{mean_of('decay_rate', cell='lstm', forget_bias=fb):.3f}" for fb in config["forget_biases"]),
         gru=np.mean([r["decay_rate"] for r in _select(rows, cell="gru", stage="init")]), a=lags[0], b=lags[1],
         e1=ratio(_select(rows, cell="rnn", g=config["train_g"], stage="init")),
         l1=ratio(_select(rows, cell="lstm", forget_bias=1.0, stage="init")), steps=config["steps"],
@@ -213,7 +212,9 @@ def figures(rows: list[dict], config: dict) -> dict:
     to10 = 1.0 / np.log(10.0)
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(config["gains"])))
     styles = {f"Elman g={g:g}": {"color": c} for g, c in zip(config["gains"], colours)}
-    styles.update({n: {"ls": "--"} for n in names if n.startswith("LSTM")} | {"GRU": {"ls": ":", "color": "k"}})
+    lstms = [n for n in names if n.startswith("LSTM")]
+    reds = plt.get_cmap("autumn")(np.linspace(0, 0.7, max(len(lstms), 1)))
+    styles.update({n: {"ls": "--", "color": c} for n, c in zip(lstms, reds)} | {"GRU": {"ls": ":", "color": "k"}})
     series = {}
     for n in names:
         m, s = mean_sd(_select(init, network=n), "log_norm_by_lag")
@@ -243,6 +244,8 @@ def figures(rows: list[dict], config: dict) -> dict:
     series = {}
     for n in dict.fromkeys(r["network"] for r in trained):
         for stage in ("init", "trained"):
+            if not _select(rows, network=n, stage=stage):
+                continue  # the trained network's gain was not among the gains measured at initialisation
             m, s = mean_sd(_select(rows, network=n, stage=stage), "log_norm_by_lag")
             series[f"{n}, {stage}"] = (m * to10, s * to10)
     ax3 = curves(np.arange(T), series, xlabel="lag k", ylabel="<log10 ||dL/dh_{T-k}||>",
