@@ -58,6 +58,9 @@ def canonical_json(obj) -> str:
 
 
 def job_id(kind: str, target: str, config: dict, seed: int) -> str:
+    """The job's name; a model job's shipped weights count by their hash, not by where they are."""
+    if isinstance(config.get("weights"), dict):
+        config = {**config, "weights": {k: v for k, v in config["weights"].items() if k != "path"}}
     text = canonical_json({"kind": kind, "target": target, "config": config, "seed": seed})
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -113,7 +116,10 @@ def _resolve_model(sweep, point: dict, seed: int, where: str) -> dict:
     except SpecError as err:
         raise ValueError(str(err)) from None
     d = spec.to_dict()
-    return {"spec": {k: d[k] for k in ("name",) + MODEL_SECTIONS}, "compare": dict(sweep.base["compare"])}
+    config = {"spec": {k: d[k] for k in ("name",) + MODEL_SECTIONS}, "compare": dict(sweep.base["compare"])}
+    if "weights" in sweep.base:
+        config["weights"] = dict(sweep.base["weights"])
+    return config
 
 
 def _resolve_config(sweep, point: dict, where: str) -> dict:
@@ -187,10 +193,15 @@ def _run_model(config: dict, seed: int) -> tuple[list, dict]:
     spec_dict = {k: ({kk: vv for kk, vv in v.items() if vv is not None} if isinstance(v, dict) else v)
                  for k, v in config["spec"].items()}  # None is "the default" in a parsed spec, absent in TOML
     name = spec_dict.pop("name")
-    spec = parse_spec(spec_dict, source=f"model job {name}", name=name)
+    weights = config.get("weights")
+    if weights is not None:  # the shipped weights, checked against the hash in the job's id
+        _check_weights(weights)
+    spec = parse_spec(spec_dict, source=f"model job {name}", name=name,
+                      path=None if weights is None else weights["path"] + ".toml")  # weights_path: beside it
     opts = config["compare"]
     cmp = compare(spec, substrates=tuple(opts["substrates"]), device=opts["device"], n_trials=opts["trials"],
-                  seed=seed, retrain=True, calibrate=opts["calibrate"], progress=False, say=lambda *a, **k: None)
+                  seed=seed, retrain=weights is None, calibrate=opts["calibrate"], progress=False,
+                  say=lambda *a, **k: None)
     rows, timings = [], {}
     for row in cmp.rows:
         row = dict(row)
@@ -200,6 +211,20 @@ def _run_model(config: dict, seed: int) -> tuple[list, dict]:
     for name, why in cmp.skipped.items():
         rows.append({"substrate": name, "skipped": why})
     return rows, timings
+
+
+def _check_weights(weights: dict) -> None:
+    digest = hashlib.sha256()
+    for ext in (".json", ".npz"):
+        try:
+            with open(weights["path"] + ext, "rb") as fh:
+                digest.update(fh.read())
+        except OSError as err:
+            raise FileNotFoundError(f"model job: the shipped weights {weights['path']}{ext} are not readable on "
+                                    f"this worker ({err}); workers need the same files at the same path") from None
+    if digest.hexdigest() != weights["sha256"]:
+        raise ValueError(f"model job: the weights at {weights['path']} changed since the sweep was parsed (SHA-256 "
+                         f"{digest.hexdigest()[:12]}..., expected {weights['sha256'][:12]}...); parse it again")
 
 
 def execute(kind: str, target: str, config: dict, seed: int) -> dict:

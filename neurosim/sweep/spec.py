@@ -13,8 +13,11 @@ experiment or function sweep) and ``[plot]`` (the summary figure)::
     seeds = 3                                  # an integer n (seeds 0..n-1) or a list of integers
 
     [compare]                                  # model sweeps: the options of neurosim.compare.compare
-    substrates = ["ann"]
-    trials = 64
+    substrates = ["ann"]                       # any of "ann", "rate", "spiking"
+    trials = 64                                # held-out trials per job (drawn from the job's seed)
+    train = true                               # train each job's network (seed = the job's seed); false:
+                                               #   use the weights shipped beside the spec (their hash is in
+                                               #   every job id) and sweep only task.* / spiking.* keys
 
     [grid]                                     # the Cartesian product, in the order written
     "task.delay" = [0.2, 0.5, 1.0]             # model sweeps: SECTION.KEY of the model spec
@@ -48,7 +51,7 @@ OVER = ("grid", "zip", "list")
 SECTIONS = ("sweep", "compare", "config", "plot") + OVER
 SWEEP_KEYS = ("name", "seeds", "description", "quick") + KINDS
 PLOT_KEYS = ("x", "metric", "hue", "where")
-COMPARE_DEFAULTS = {"substrates": ["ann"], "trials": 32, "device": "runtime", "calibrate": False}
+COMPARE_DEFAULTS = {"substrates": ["ann"], "trials": 32, "device": "runtime", "calibrate": False, "train": True}
 
 
 class SweepError(ValueError):
@@ -178,13 +181,30 @@ def _compare_options(table: dict, source: str) -> dict:
         _fail(source, f"[compare] trials: expected an integer > 0, got {opts['trials']!r}")
     if opts["device"] not in ("runtime", "cpp_standalone"):
         _fail(source, f"[compare] device: expected 'runtime' or 'cpp_standalone', got {opts['device']!r}")
-    if not isinstance(opts["calibrate"], bool):
-        _fail(source, f"[compare] calibrate: expected true or false, got {opts['calibrate']!r}")
+    for key in ("calibrate", "train"):
+        if not isinstance(opts[key], bool):
+            _fail(source, f"[compare] {key}: expected true or false, got {opts[key]!r}")
     return opts
 
 
-def _model_base(value, directory: str, source: str) -> tuple[str, dict]:
-    """(target, raw model spec) from ``model = "path.toml"`` (relative to the sweep file)."""
+def _weights(path: str, source: str) -> dict:
+    """The shipped weights beside a model spec: their path (without extension) and the SHA-256 of their files."""
+    import hashlib
+
+    base = os.path.splitext(os.path.abspath(path))[0]
+    files = [base + ".json", base + ".npz"]
+    if not all(os.path.isfile(f) for f in files):
+        _fail(source, f"[compare] train = false: no shipped weights at {base}.json/.npz; train them "
+                      f"(neurosim train {path} --out DIR, then copy DIR/model.* there) or set train = true")
+    digest = hashlib.sha256()
+    for f in files:
+        with open(f, "rb") as fh:
+            digest.update(fh.read())
+    return {"path": base, "sha256": digest.hexdigest()}
+
+
+def _model_base(value, directory: str, source: str) -> tuple[str, dict, str]:
+    """(target, raw model spec, its path) from ``model = "path.toml"`` (relative to the sweep file)."""
     if not isinstance(value, str):
         _fail(source, f"[sweep] model: expected the path of a model spec (TOML), got {type(value).__name__} "
                       f"{value!r}")
@@ -196,7 +216,7 @@ def _model_base(value, directory: str, source: str) -> tuple[str, dict]:
             raw = tomllib.load(fh)
         except tomllib.TOMLDecodeError as err:
             _fail(source, f"[sweep] model: {path} is not valid TOML ({err})")
-    return os.path.splitext(os.path.basename(path))[0], raw
+    return os.path.splitext(os.path.basename(path))[0], raw, path
 
 
 def parse_sweep(raw: dict, source: str = "sweep", directory: str = ".", name: str | None = None) -> Sweep:
@@ -220,8 +240,14 @@ def parse_sweep(raw: dict, source: str = "sweep", directory: str = ".", name: st
         if "config" in raw:
             _fail(source, "[config] is for experiment and function sweeps; a model sweep changes its model spec "
                           "through the swept SECTION.KEY parameters (or edit the spec itself)")
-        target, spec = _model_base(head["model"], directory, source)
+        target, spec, path = _model_base(head["model"], directory, source)
         base = {"spec": spec, "compare": _compare_options(raw.get("compare", {}), source)}
+        if not base["compare"]["train"]:
+            fixed = [p for p in parameters if p.split(".")[0] in ("network", "training")]
+            if fixed:
+                _fail(source, f"[compare] train = false: the shipped weights fix the network and its training, so "
+                              f"{fixed} cannot be swept; sweep task.* or spiking.* keys, or set train = true")
+            base["weights"] = _weights(path, source)
     else:
         if "compare" in raw:
             _fail(source, f"[compare] is for model sweeps; this is a {kind} sweep (use [config])")
