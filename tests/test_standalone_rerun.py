@@ -20,16 +20,17 @@ def test_one_build_reruns_on_fresh_trials_and_noise(cache):
     task = ns.tasks.make("flip_flop", dt=0.01, duration=0.5)
     net = ns.RateNetwork.random(n_in=3, n_rec=12, n_out=3, tau=0.05, dt=0.01, sigma=0.2, g=1.3, rng=3)
     batches = [task.sample(3, rng=seed) for seed in (0, 1, 2)]
-    with compiled_rate(net, 3, batches[0].n_steps, noise="matched", cache_dir=cache) as sim:
+    with compiled_rate(net, 3, batches[0].n_steps, noise_mode="matched", cache_dir=cache) as sim:
         binary = os.path.join(sim._session.directory, "main")
         built = os.stat(binary).st_mtime_ns
         runs = []
         for seed, trials in enumerate(batches):
-            increments = ns.ann.noise(net, 3, trials.n_steps, rng=100 + seed)  # (B, T, N)
-            states, outputs = ns.ann.forward(net, trials.inputs, noise=increments)
+            increments = ns.equations.noise_increments(net, 3, trials.n_steps, rng=100 + seed)  # (B, T, N)
+            states, outputs = ns.ann.forward(net, trials.inputs, noise_increments=increments)
             run = sim.run(trials.inputs, noise_increments=increments)
             np.testing.assert_allclose(run.states, states, atol=TOL, rtol=0)
-            np.testing.assert_allclose(run.z, outputs, atol=TOL, rtol=0)  # identity readout: outputs = z
+            readout = ns.equations.readout(net.W_out, net.b_out, ns.equations.source(net, run.states))
+            np.testing.assert_allclose(readout, outputs, atol=TOL, rtol=0)
             runs.append(run)
         with pytest.raises(ValueError, match=r"expected shape \(3, 50, 3\)"):
             sim.run(batches[0].inputs[:2])

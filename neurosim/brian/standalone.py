@@ -30,6 +30,7 @@ from contextlib import ExitStack
 
 import numpy as np
 
+from .. import equations
 from .._validate import check_positive, substeps
 from . import coupling as coupling_mod
 from . import devices
@@ -45,15 +46,15 @@ class CompiledRate:
     """
 
     def __init__(self, net, n_trials: int, n_steps: int, *, coupling: str | None = None, sim_dt=None,
-                 noise: str | None = None, cache_dir=None):
+                 noise_mode: str | None = None, cache_dir=None):
         start = time.perf_counter()
         self.net = net.astype(np.float64) if hasattr(net, "astype") else net
         self.n_trials = check_positive(n_trials, "compiled_rate n_trials", integer=True)
         self.n_steps = check_positive(n_steps, "compiled_rate n_steps", integer=True)
-        if noise not in (None, "matched"):
-            raise ValueError(f"compiled_rate noise: expected None or 'matched' (the increments are run_args), got "
-                             f"{noise!r}; Brian2's native noise would rerun with the seed of the build")
-        self.noise = noise
+        if noise_mode not in (None, "matched"):
+            raise ValueError(f"compiled_rate noise_mode: expected None or 'matched' (the increments are run_args), "
+                             f"got {noise_mode!r}; Brian2's native noise would rerun with the seed of the build")
+        self.noise = noise_mode
         self.k, self.sim_dt = substeps(self.net.dt, sim_dt)
         self.coupling = coupling_mod.default("cpp_standalone") if coupling is None else coupling
         self._stack = ExitStack()
@@ -64,10 +65,10 @@ class CompiledRate:
 
             T, B, N = self.n_steps, self.n_trials, self.net.n_rec
             placeholder = np.zeros((T, B, self.net.n_in))  # (T, B, n_in): replaced by run_args at every run
-            increments = np.zeros((B, T, N)) if noise == "matched" else None
-            network, namespace, self._monitors, self._meta = _build(
+            increments = np.zeros((B, T, N)) if noise_mode == "matched" else None
+            network, namespace, self._monitor, self._meta = _build(
                 self.net, placeholder, device="cpp_standalone", coupling=self.coupling, sim_dt=self.sim_dt,
-                noise=noise, noise_increments=increments, input_mode="projected", brian2=brian2)
+                noise_mode=noise_mode, noise_increments=increments, input_mode="projected", brian2=brian2)
             self._drive = namespace["drive_ta"]
             self._noise_ta = namespace.get("noise_ta")
             network.run(T * self.net.dt * brian2.second + self.sim_dt * brian2.second, namespace=namespace)
@@ -80,7 +81,8 @@ class CompiledRate:
 
     def run(self, inputs, noise_increments: np.ndarray | None = None) -> RateRun:
         """Run the compiled binary on ``inputs`` (n_trials, n_steps, n_in); with noise "matched",
-        ``noise_increments`` (n_trials, n_steps, N) from :func:`neurosim.ann.noise`. Returns a :class:`RateRun`
+        ``noise_increments`` (n_trials, n_steps, N) from :func:`neurosim.equations.noise_increments`. Returns a
+        :class:`RateRun` (states only: the readout is ``neurosim.equations.readout``)
         whose ``build_time`` is 0 after the first run (the compile is in ``self.build_time``)."""
         start = time.perf_counter()
         net, T, B, N = self.net, self.n_steps, self.n_trials, self.net.n_rec
@@ -88,7 +90,7 @@ class CompiledRate:
         if u.shape != (B, T, net.n_in):
             raise ValueError(f"CompiledRate.run inputs: expected shape {(B, T, net.n_in)} (the batch it was "
                              f"compiled for), got {u.shape}; compile another for other sizes")
-        drive = u.transpose(1, 0, 2) @ net.W_in.T + net.b  # (T, B, N), the product rate.run computes
+        drive = equations.drive(net.W_in, net.b, np.ascontiguousarray(u.transpose(1, 0, 2)))  # (T, B, N)
         run_args = {self._drive: np.ascontiguousarray(drive.reshape(T, B * N))}
         if self.noise == "matched":
             if noise_increments is None or np.shape(noise_increments) != (B, T, N):
@@ -99,20 +101,18 @@ class CompiledRate:
         before = time.perf_counter()
         self._device.run(directory=self._session.directory, with_output=False, run_args=run_args)
         binary = time.perf_counter() - before
-        states = np.asarray(getattr(self._monitors[0], "r_" if net.form == "rate" else "x_"))  # (B*N, T+1)
-        z = np.asarray(self._monitors[1].z_)  # (B*n_out, T+1)
+        states = np.asarray(getattr(self._monitor, "r_" if net.form == "rate" else "x_"))  # (B*N, T+1)
         states = states[:, 1:].reshape(B, N, T).transpose(0, 2, 1)  # (B, T, N)
-        z = z[:, 1:].reshape(B, net.n_out, T).transpose(0, 2, 1)  # (B, T, n_out)
         run_time = float(self._device._last_run_time)
         self.runs += 1
         metadata = {"device": "cpp_standalone", "target": "cpp", "coupling": self.coupling, "sim_dt": self.sim_dt,
-                    "substeps": self.k, "input_mode": "projected", "noise": self.noise, "n_neurons": B * N,
+                    "substeps": self.k, "input_mode": "projected", "noise_mode": self.noise, "n_neurons": B * N,
                     "method": "euler", "compiled_runs": self.runs, "reused_build": self.runs > 1,
                     "timings": {"compile_and_setup": self.build_time, "binary": binary,
                                 "total": time.perf_counter() - start}, **self._meta}
         build = self.build_time if self.runs == 1 else 0.0
-        return RateRun(np.ascontiguousarray(states), np.ascontiguousarray(z), build + (time.perf_counter() - start)
-                       - run_time, run_time, metadata)
+        return RateRun(np.ascontiguousarray(states), build + (time.perf_counter() - start) - run_time, run_time,
+                       metadata)
 
     def close(self) -> None:
         """Restore Brian2's device and preferences and remove the project directory."""

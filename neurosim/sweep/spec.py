@@ -170,13 +170,14 @@ def _check_keys(table, allowed, where: str, source: str) -> dict:
 
 
 def _compare_options(table: dict, source: str) -> dict:
-    from ..compare import SUBSTRATES
+    from .. import substrates
 
+    known = substrates.names()
     _check_keys(table, tuple(COMPARE_DEFAULTS), "compare", source)
     opts = {**COMPARE_DEFAULTS, **table}
     subs = opts["substrates"]
-    if not (isinstance(subs, list) and subs and all(s in SUBSTRATES for s in subs)):
-        _fail(source, f"[compare] substrates: expected a non-empty list from {list(SUBSTRATES)}, got {subs!r}")
+    if not (isinstance(subs, list) and subs and all(s in known for s in subs)):
+        _fail(source, f"[compare] substrates: expected a non-empty list from {known}, got {subs!r}")
     if isinstance(opts["trials"], bool) or not isinstance(opts["trials"], int) or opts["trials"] <= 0:
         _fail(source, f"[compare] trials: expected an integer > 0, got {opts['trials']!r}")
     if opts["device"] not in ("runtime", "cpp_standalone"):
