@@ -302,6 +302,22 @@ def cmd_experiment(args) -> int:
     return 0
 
 
+# -- neurosim sweep ------------------------------------------------------------------------------------------
+
+def cmd_sweep(args) -> int:
+    from .sweep import run
+
+    kind = "dask" if args.dask_local or args.scheduler else ("serial" if args.workers == 0 else "process")
+    res = run(args.sweep, out=args.out, executor=kind, workers=args.dask_local or args.workers or None,
+              scheduler=args.scheduler, retry_failed=args.retry_failed, progress=not args.quiet)
+    c = res.counts
+    print(f"sweep {res.sweep.name}: {c['jobs']} jobs, {c['reused']} already done, {c['ran']} run now, "
+          f"{c['failed']} failed ({res.seconds:.1f} s); wrote {', '.join(res.paths.values())}")
+    for job in res.failed[:5]:
+        print(f"  failed {job.id} {job.params} seed {job.seed}: {res.records[job.id]['error']}")
+    return 1 if res.failed else 0
+
+
 # -- the parser ------------------------------------------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):
@@ -423,6 +439,20 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "with the same config)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_experiment)
+
+    p = sub.add_parser("sweep", help="run a model, an experiment or a function over a grid of parameters x seeds",
+                       description="Run every job of SWEEP.toml not finished in --out (a rerun resumes; see "
+                                   "docs/sweep.md) and write results.csv, results.jsonl and summary.png.")
+    p.add_argument("sweep", metavar="SWEEP.toml", help="sweep spec, e.g. sweeps/toy.toml")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="local worker processes (default: one per core; 0: run in this process)")
+    where.add_argument("--dask-local", type=int, default=None, metavar="N", help="start a Dask LocalCluster of N")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask cluster: tcp://HOST:8786 or a file")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: runs/sweep-NAME; a rerun resumes)")
+    p.add_argument("--retry-failed", action="store_true", help="run the jobs recorded as failed again")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 
@@ -437,7 +467,7 @@ def main(argv=None) -> int:
 
     try:
         return args.func(args)
-    except (ValueError, TypeError, OSError, CompilerError) as err:
+    except (ValueError, TypeError, OSError, ImportError, CompilerError) as err:  # ImportError: a missing extra
         message = " ".join(str(err).split())  # one line, whatever the message holds
         print(f"neurosim {args.command}: error: {message}", file=sys.stderr)
         return 2
