@@ -339,7 +339,7 @@ CLI = [
     ("simulate --lam nan", ["simulate", FF, "--substrate", "spiking", "--lam", "nan"], r"argument --lam"),
     ("simulate --target gpu", ["simulate", FF, "--target", "gpu"], r"argument --target: invalid choice: 'gpu'"),
     ("simulate --device gpu", ["simulate", FF, "--device", "gpu"], r"argument --device: invalid choice"),
-    ("simulate --noise", ["simulate", FF, "--noise", "pink"], r"argument --noise: invalid choice"),
+    ("simulate --noise-mode", ["simulate", FF, "--noise-mode", "pink"], r"argument --noise-mode: invalid choice"),
     ("simulate --substrate gpu", ["simulate", FF, "--substrate", "gpu", "--out", "{tmp}/o1"], r"simulate substrate: unknown"),
     ("simulate missing spec", ["simulate", "{tmp}/none.toml"], r"spec '.*none\.toml' does not exist"),
     ("simulate missing weights", ["simulate", "{tmp}/nomodel.toml"], r"no trained weights at"),
