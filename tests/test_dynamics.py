@@ -105,7 +105,9 @@ def test_substrate_twin_runs_on_the_ann_equal_the_twin_map():
     sub = dyn.lyapunov_substrate(net, 3.0, substrate="ann", transient=1.0, renorm=0.1, delta0=1e-8, rng=0)
     twin = dyn.lyapunov_twin(net, 3.0, transient=1.0, renorm=0.1, delta0=1e-8, x0=net.x0, rng=0)
     assert sub.largest > 0
-    assert abs(sub.largest - twin.largest) < 1e-9 * twin.largest  # the same map, the same perturbation
+    # the same map and perturbation; ann.rnn.run blocks its products for speed, so the two trajectories agree to
+    # round-off only, which the chaos (exponent ~0.3 per step) amplifies to ~1e-6 over the run
+    assert abs(sub.largest - twin.largest) < 1e-4 * twin.largest
 
 
 def _bistable_grid(alpha):
