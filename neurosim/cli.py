@@ -270,6 +270,54 @@ def cmd_compare(args) -> int:
     return 0
 
 
+# -- neurosim experiment -------------------------------------------------------------------------------------
+
+def cmd_experiment(args) -> int:
+    from . import experiments
+
+    if args.name is None and not args.list:
+        raise ValueError("which experiment? pass NAME or --list")
+    if args.list:
+        for name in experiments.names():
+            print(f"{name:<22}  {experiments.get(name).claim}")
+        return 0
+    exp = experiments.get(args.name)  # an unknown name lists the known ones before any directory is made
+    overrides = {}
+    for item in args.set or []:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set 'lengths=[20, 100]'")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value  # a bare string
+    exp.resolve(args.quick, overrides)  # an unknown key is refused before any directory is made
+    out = _out_dir(args.out, args.force, default=os.path.join("runs", f"experiment-{exp.name}"))
+    print(f"{exp.name}: {exp.claim}", flush=True)
+    rep = experiments.run_experiment(exp.name, quick=args.quick, seeds=args.seeds, out=out, progress=not args.quiet,
+                                     config_overrides=overrides)
+    print(f"\nverdict: {rep.verdict.status} ({rep.run_time:.1f} s, {len(rep.seeds)} seeds)\n{rep.verdict.summary}")
+    print("\n".join("  " + c.line() for c in rep.verdict.checks))
+    print(f"wrote {out}/report.md, report.html, results.json and {len(rep.figures)} figures")
+    return 0
+
+
+# -- neurosim sweep ------------------------------------------------------------------------------------------
+
+def cmd_sweep(args) -> int:
+    from .sweep import run
+
+    kind = "dask" if args.dask_local or args.scheduler else ("serial" if args.workers == 0 else "process")
+    res = run(args.sweep, out=args.out, executor=kind, workers=args.dask_local or args.workers or None,
+              scheduler=args.scheduler, retry_failed=args.retry_failed, progress=not args.quiet)
+    c = res.counts
+    print(f"sweep {res.sweep.name}: {c['jobs']} jobs, {c['reused']} already done, {c['ran']} run now, "
+          f"{c['failed']} failed ({res.seconds:.1f} s); wrote {', '.join(res.paths.values())}")
+    for job in res.failed[:5]:
+        print(f"  failed {job.id} {job.params} seed {job.seed}: {res.records[job.id]['error']}")
+    return 1 if res.failed else 0
+
+
 # -- the parser ------------------------------------------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):
@@ -377,6 +425,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
     p.add_argument("--quiet", action="store_true", help="print only the table")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("experiment", help="run a textbook claim as an experiment and report its verdict",
+                       description="Run a registered experiment over seeds; write results.json, figures, report.md "
+                                   "and report.html opening with the claim and the verdict.")
+    p.add_argument("name", nargs="?", metavar="NAME", help="experiment name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the experiments and their claims")
+    p.add_argument("--quick", action="store_true", help="small budgets (under a minute); the verdict is indicative")
+    p.add_argument("--seeds", type=int, default=None, metavar="K", help="seeds 0..K-1 (default: the experiment's)")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: runs/experiment-NAME, numbered)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config entry (VALUE as JSON)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty output directory (resumes a run "
+                                                        "with the same config)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_experiment)
+
+    p = sub.add_parser("sweep", help="run a model, an experiment or a function over a grid of parameters x seeds",
+                       description="Run every job of SWEEP.toml not finished in --out (a rerun resumes; see "
+                                   "docs/sweep.md) and write results.csv, results.jsonl and summary.png.")
+    p.add_argument("sweep", metavar="SWEEP.toml", help="sweep spec, e.g. sweeps/toy.toml")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="local worker processes (default: one per core; 0: run in this process)")
+    where.add_argument("--dask-local", type=int, default=None, metavar="N", help="start a Dask LocalCluster of N")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask cluster: tcp://HOST:8786 or a file")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: runs/sweep-NAME; a rerun resumes)")
+    p.add_argument("--retry-failed", action="store_true", help="run the jobs recorded as failed again")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 
@@ -391,7 +467,7 @@ def main(argv=None) -> int:
 
     try:
         return args.func(args)
-    except (ValueError, TypeError, OSError, CompilerError) as err:
+    except (ValueError, TypeError, OSError, ImportError, CompilerError) as err:  # ImportError: a missing extra
         message = " ".join(str(err).split())  # one line, whatever the message holds
         print(f"neurosim {args.command}: error: {message}", file=sys.stderr)
         return 2

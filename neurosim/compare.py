@@ -85,8 +85,9 @@ def compare(spec: ModelSpec, *, substrates=None, device: str = "runtime", target
     and saved under ``out``). Each substrate prepares the network it runs from the trained one
     (``Substrate.prepare``): the spiking substrate converts it at ``[spiking] lam``, or calibrates lambda on
     separate validation trials when the spec gives none or ``calibrate`` is set. ``say`` receives progress
-    messages. ``target``: Brian2 code generation on the runtime device, "auto" (Cython when a compiler works,
-    else numpy with one warning), "cython" or "numpy".
+    messages. ``device`` and ``target`` go to the substrates that take them; ``target``: Brian2 code generation
+    on the runtime device, "auto" (Cython when a compiler works, else numpy with one warning), "cython" or
+    "numpy".
     """
     known = substrate_registry.names()
     substrates = known if substrates is None else list(substrates)
@@ -114,15 +115,15 @@ def compare(spec: ModelSpec, *, substrates=None, device: str = "runtime", target
         say(f"[{i}/{len(order)}] {name}: running on {n_trials} trials"
             + ("" if "device" not in sub.options else f" (Brian2, {device})") + " ...")
         start = time.perf_counter()
-        brian = {"target": target} if "target" in sub.options else {}
-        run_net, info = sub.prepare(net, task=task, trials=trials, settings=settings, device=device, seed=seed,
-                                    say=say, **brian)
+        options = {k: v for k, v in {"device": device, "target": target}.items() if k in sub.options}
+        run_net, info = sub.prepare(net, task=task, trials=trials, settings=settings, options=options, seed=seed,
+                                    say=say)
         if "notes" in info:
             cmp.notes[name] = info["notes"]
             say(f"      note: {info['notes']}")
         if "calibration" in info:
             cmp.calibration = info["calibration"]
-        cmp.results[name] = simulate(run_net, trials, name, device=device, rng=seed, **brian)
+        cmp.results[name] = simulate(run_net, trials, name, rng=seed, **options)
         say(f"      done in {time.perf_counter() - start:.1f} s")
     _score(cmp)
     return cmp

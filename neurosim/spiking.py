@@ -47,6 +47,7 @@ import numpy as np
 from . import activations, equations
 from ._validate import as_array, as_seconds, as_si, check_choice, check_finite, check_shape, substeps
 from .network import RateNetwork, Saveable, check_connectivity, register_model
+from .transforms import tanh_to_sigmoid
 
 __all__ = ["SpikingNetwork", "to_spiking", "lif_rate", "ConversionWarning", "SYNAPSES"]
 
@@ -64,8 +65,6 @@ _UNRELIABLE = {
             "activation='sigmoid'",
     "softplus": "softplus networks convert less reliably than sigmoid ones (55 of 100 succeeded in Kim, Li & "
                 "Sejnowski 2019, against 94 of 100 with sigmoid units); calibrate lam and check the score",
-    "tanh": "tanh units take negative values, which firing rates cannot; conversion to LIF neurons is "
-            "unreliable: prefer activation='sigmoid'",
     "linear": "linear units are unbounded and take negative values, which firing rates cannot; conversion to "
               "LIF neurons is unreliable: prefer activation='sigmoid'",
 }
@@ -246,13 +245,17 @@ def to_spiking(net: RateNetwork, *, lam: float = 40.0, synapse: str = "double", 
     refractory period, threshold -40 mV, reset -65 mV, a double-exponential synapse with 2 ms rise time.
     ``lam`` should be calibrated for each network (:func:`neurosim.calibration.calibrate_lambda`).
 
+    A tanh network is first rewritten as the sigmoid network that computes exactly its outputs
+    (:func:`neurosim.transforms.tanh_to_sigmoid`), whose activity in (0, 1) a firing rate can stand for.
     Warns (:class:`ConversionWarning`) when the rate network's activation makes conversion unreliable: relu
-    (Kim et al.: 0 of 100 networks converted), softplus (55 of 100), tanh and linear (negative rates);
+    (Kim et al.: 0 of 100 networks converted), softplus (55 of 100), linear (negative rates);
     ``warn=False`` silences it. Raises ValueError naming the field for a bad parameter.
     """
     if not isinstance(net, RateNetwork):
         raise TypeError(f"to_spiking: expected a neurosim.RateNetwork, got {type(net).__name__}; gated cells "
                         "(LSTM, GRU) have no LIF counterpart")
+    if net.activation == "tanh":  # tanh(a) = 2 sigmoid(2a) - 1: the same network with rates in (0, 1)
+        net = tanh_to_sigmoid(net)
     if warn and net.activation in _UNRELIABLE:
         warnings.warn(f"to_spiking: RateNetwork.activation = {net.activation!r}: {_UNRELIABLE[net.activation]}",
                       ConversionWarning, stacklevel=2)

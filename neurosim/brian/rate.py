@@ -96,7 +96,7 @@ def run(net, inputs, *, device: str = "runtime", target: str = "auto", coupling:
         seed: int | None = None, input_mode: str | None = None, cache_dir=None) -> RateRun:
     """Run ``net`` on ``inputs`` (B, T, n_in) as a Brian2 rate network; see the module docstring.
 
-    device: "runtime" or "cpp_standalone"; target: "auto", "cython" or "numpy" (runtime only; see devices.resolve_target);
+    device: "runtime" or "cpp_standalone"; target: "auto", "cython" or "numpy" (runtime only);
     coupling: "matmul" or "synapses" (None: :func:`neurosim.brian.coupling.default`);
     sim_dt: simulation step, net.dt / k (None: net.dt); noise_mode: None, "matched" (needs
     ``noise_increments``, (B, T, N), from :func:`neurosim.equations.noise_increments`) or "native" (needs
