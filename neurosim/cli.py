@@ -298,7 +298,8 @@ def cmd_experiment(args) -> int:
                                      config_overrides=overrides)
     print(f"\nverdict: {rep.verdict.status} ({rep.run_time:.1f} s, {len(rep.seeds)} seeds)\n{rep.verdict.summary}")
     print("\n".join("  " + c.line() for c in rep.verdict.checks))
-    print(f"wrote {out}/report.md, report.html, results.json and {len(rep.figures)} figures")
+    _finish(out, args)
+    print(f"wrote {out}/report.md, report.html, results.json, {len(rep.figures)} figures and manifest.json")
     return 0
 
 
