@@ -6,8 +6,9 @@ command leaves either the old file, the new one, or a ``.part-`` file, never hal
 
 A run directory (``neurosim train/simulate/compare/experiment --out DIR``) is finished when it holds
 :data:`MANIFEST`, written last: the name, size and SHA-256 of every other file in it and its subdirectories.
-:func:`run_state` reads a directory back as "absent", "empty", "complete" (the manifest matches every file) or "incomplete" (files but no valid manifest:
-an interrupted run, or one still being written), with a one-line description of what it found.
+:func:`run_state` reads a directory back as "absent", "empty", "complete" (the manifest matches every file) or
+"incomplete" (files but no valid manifest: an interrupted run, or one still being written), with a one-line
+description of what it found.
 """
 
 from __future__ import annotations
