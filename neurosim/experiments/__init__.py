@@ -20,3 +20,4 @@ __all__ = ["Check", "Verdict", "Experiment", "register", "names", "get", "verdic
 from . import vanishing_gradients  # noqa: E402,F401
 from . import long_range_memory  # noqa: E402,F401
 from . import overfitting_dropout  # noqa: E402,F401
+from . import spikes_versus_rates  # noqa: E402,F401
