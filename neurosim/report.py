@@ -84,9 +84,10 @@ def reading(cmp) -> str:
         same = dev < 1e-9
         sentence = (f"The {name} substrate scores {what} {r[key]:.3f} against the ANN's {ann[key]:.3f}"
                     + (f" ({100 * r[key] / ann[key]:.0f}% of it)" if decision and ann[key] > 0 else ""))
-        sentence += ("; its outputs equal the ANN's to round-off (largest deviation "
-                     f"{dev:.1g}): the same computation." if same else
-                     f"; its outputs deviate from the ANN's by up to {dev:.2g} (mean {r.get('mean_dev_from_ann', np.nan):.2g}).")
+        mean_dev = r.get("mean_dev_from_ann", np.nan)
+        sentence += (f"; its outputs equal the ANN's to round-off (largest deviation {dev:.1g}): the same "
+                     "computation." if same else
+                     f"; its outputs deviate from the ANN's by up to {dev:.2g} (mean {mean_dev:.2g}).")
         text.append(sentence)
     text.append("CCA and Procrustes compare the hidden trajectories with the ANN's (1: the same up to a linear map, or "
                 "up to rotation, translation and scale); build and run are wall-clock seconds on this machine.")

@@ -45,10 +45,10 @@ def test_noise_maps_with_the_state(form, scale):
     sig = tanh_to_sigmoid(net)
     assert sig.sigma == pytest.approx(scale * net.sigma)
     u = inputs(B=3, T=30)
-    noise = ns.ann.noise(net, 3, 30, rng=7)  # (B, T, N): sqrt(2 alpha) sigma xi
-    assert np.array_equal(ns.ann.noise(sig, 3, 30, rng=7), scale * noise)  # same draws, scaled by sigma'
-    states, outputs = ns.ann.forward(net, u, noise=noise)
-    states2, outputs2 = ns.ann.forward(sig, u, noise=scale * noise)
+    noise = ns.ann.noise_increments(net, 3, 30, rng=7)  # (B, T, N): sqrt(2 alpha) sigma xi
+    assert np.array_equal(ns.ann.noise_increments(sig, 3, 30, rng=7), scale * noise)  # same draws, scaled by sigma'
+    states, outputs = ns.ann.forward(net, u, noise_increments=noise)
+    states2, outputs2 = ns.ann.forward(sig, u, noise_increments=scale * noise)
     np.testing.assert_allclose(outputs2, outputs, rtol=0, atol=1e-12)
     np.testing.assert_allclose(states2, STATE_MAP[form](states), rtol=0, atol=1e-12)
 

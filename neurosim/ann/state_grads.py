@@ -32,7 +32,7 @@ import numpy as np
 
 from ..tasks import Trials
 from . import gru, losses
-from .model import _cell, forward, loss_and_grads, noise as make_noise
+from .model import _cell, forward, loss_and_grads, noise_increments as make_noise
 
 __all__ = ["state_gradients"]
 
@@ -46,7 +46,7 @@ def _with_time_channels(net, T: int):
 
 def _readout_share(net, trial: Trials, loss: str, noise) -> np.ndarray:
     """dS_t = W_out^T dL/dz_t, (T, H): the loss's gradient reaching each state through the readout at its step."""
-    _, y = forward(net, trial.inputs, noise=noise)  # (1, T, n_out)
+    _, y = forward(net, trial.inputs, noise_increments=noise)  # (1, T, n_out)
     _, dz = losses.get(loss)(y[0], trial.targets[0], trial.mask[0], net.output_activation)  # (T, n_out)
     return dz @ net.W_out  # (T, H)
 
@@ -75,7 +75,7 @@ def state_gradients(net, trials: Trials, *, loss: str | None = None, noise=None,
         trial = trials[b]
         nb = None if noise is None else noise[b:b + 1]  # (1, T, N)
         wide_trial = Trials(np.concatenate([trial.inputs, eye], axis=-1), trial.targets, trial.mask, trial.dt)
-        _, grads = loss_and_grads(wide, wide_trial, loss=loss, noise=nb)
+        _, grads = loss_and_grads(wide, wide_trial, loss=loss, noise_increments=nb)
         E = grads[field][:, n_in:].T  # (T, rows of W): E_t = dL/d(drive at step t)
         out[b] = _from_drive(net, trial, E, loss, nb)
     return out

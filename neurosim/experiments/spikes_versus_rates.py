@@ -224,6 +224,7 @@ def check(rows: list[dict], config: dict):
               bool(ff_kept >= KEEP_FLIP_FLOP), "issue 15 goal"),
     ]
     dm = lambda k: float(np.mean([r[k] for r in d]))  # noqa: E731
+    ff_lif, ff_rate = (float(np.mean([r[k] for r in ff])) for k in ("lif_accuracy", "rate_accuracy"))
     summary = (f"The default model's LIF network reaches accuracy {dm('lif_accuracy'):.3f} against the rate "
                f"network's {dm('rate_accuracy'):.3f} ({100 * kept:.1f}%) at lambda {d[0]['lam']:g} Hz, output "
                f"correlation {corr:.3f}, firing at {dm('mean_rate_hz'):.1f} Hz (ISI CV {dm('isi_cv'):.2f}, Fano "
@@ -234,8 +235,7 @@ def check(rows: list[dict], config: dict):
                f"{100 * SUCCESS_MARGIN:g} points: "
                + ", ".join(f"{a} {_share(success[a])} of {n_learned[a]} trained (of {n_nets[a]})" for a in success)
                + f". The tanh flip-flop keeps {100 * ff_kept:.1f}% of its accuracy "
-               f"({np.mean([r['lif_accuracy'] for r in ff]):.3f} against {np.mean([r['rate_accuracy'] for r in ff]):.3f}"
-               f", lambda {ff[0]['lam']:g} Hz). Means over {len({r['seed'] for r in rows})} seed(s).")
+               f"({ff_lif:.3f} against {ff_rate:.3f}, lambda {ff[0]['lam']:g} Hz). Means over {len({r['seed'] for r in rows})} seed(s).")
     return verdict_from(checks, summary)
 
 
