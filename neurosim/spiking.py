@@ -46,7 +46,7 @@ import numpy as np
 
 from . import activations, equations
 from ._validate import as_array, as_seconds, as_si, check_choice, check_finite, check_shape, substeps
-from .network import RateNetwork, Saveable, register_model
+from .network import RateNetwork, Saveable, check_connectivity, register_model
 from .transforms import tanh_to_sigmoid
 
 __all__ = ["SpikingNetwork", "to_spiking", "lif_rate", "ConversionWarning", "SYNAPSES"]
@@ -148,7 +148,8 @@ class SpikingNetwork(Saveable):
     def __post_init__(self):
         name = type(self).__name__
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 - frozen dataclass
-        arr = lambda k: check_finite(as_array(getattr(self, k), f"{name}.{k}", dtype=np.float64), f"{name}.{k}")  # noqa
+        arr = lambda k: check_finite(as_array(getattr(self, k), f"{name}.{k}", dtype=np.float64, copy=True,  # noqa
+                                              min_size=k != "b_out"), f"{name}.{k}")
         W_rec = check_shape(arr("W_rec"), (None, None), f"{name}.W_rec")
         N = W_rec.shape[0]
         check_shape(W_rec, (N, N), f"{name}.W_rec", "W_rec is square (N, N)")
@@ -159,18 +160,9 @@ class SpikingNetwork(Saveable):
         set_("W_out", W_out)
         set_("b_out", check_shape(arr("b_out"), (W_out.shape[0],), f"{name}.b_out"))
         set_("x0", np.zeros(N) if self.x0 is None else check_shape(arr("x0"), (N,), f"{name}.x0"))
-        for k in ("dale", "mask"):
-            if getattr(self, k) is not None:
-                set_(k, arr(k))
-        if self.dale is not None:
-            check_shape(self.dale, (N,), f"{name}.dale")
-            if np.any(W_rec * self.dale[None, :] < 0):
-                raise ValueError(f"{name}.W_rec: weights violate Dale's law (column j must have the sign "
-                                 "dale[j]); build the spiking network from a constrained rate network")
-        if self.mask is not None:
-            check_shape(self.mask, (N, N), f"{name}.mask")
-            if np.any(W_rec[self.mask == 0] != 0):
-                raise ValueError(f"{name}.W_rec: nonzero weights where mask is 0; apply the mask first")
+        dale, mask = check_connectivity(name, W_rec, self.dale, self.mask)  # the rule RateNetwork applies
+        set_("dale", dale)
+        set_("mask", mask)
 
         lam = self.lam
         if isinstance(lam, bool) or not isinstance(lam, numbers.Real):

@@ -105,6 +105,12 @@ def test_command_lists_runs_and_refuses(toy, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "known experiments" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
     assert cli.main(["experiment"]) == 2
+    capsys.readouterr()
+    assert cli.main(["experiment", "toy_claim", "--seeds", "1", "--set", "mean=-1", "--out", str(tmp_path / "y"),
+                     "--quiet"]) == 0
+    assert "verdict: partly" in capsys.readouterr().out  # mean -1: the mean check fails, the row count passes
+    assert cli.main(["experiment", "toy_claim", "--set", "meen=1", "--out", str(tmp_path / "z")]) == 2
+    assert "unknown config keys" in capsys.readouterr().err and not (tmp_path / "z").exists()
 
 
 def test_a_second_run_with_the_same_config_reuses_the_seeds_done(toy, tmp_path):

@@ -1,5 +1,5 @@
-"""What the experiments share: the three textbook cells built one way, training under one budget, and the
-first step at which a validation metric reached a goal."""
+"""What the experiments share: the three textbook cells built one way, and training under one budget (with a
+stop once a validation goal is reached)."""
 
 from __future__ import annotations
 
@@ -64,14 +64,6 @@ def train_until(net, task: tasks.Task, cfg: dict, seed: int, *, metric: str = "m
             record["steps_to_goal"], record["stopped"] = float(record["steps"]), f"{metric} < {goal:g}"
             break
     return net, record
-
-
-def first_step_below(history, metric: str, goal: float) -> float:
-    """The first validation step at which ``metric`` was below ``goal``; NaN if it never was."""
-    for step, m in zip(history.val_step, history.val_metrics):
-        if m[metric] < goal:
-            return float(step)
-    return float("nan")
 
 
 def val_curve(history, metric: str) -> tuple[list, list]:

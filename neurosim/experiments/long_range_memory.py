@@ -213,9 +213,16 @@ def figures(rows: list[dict], config: dict) -> dict:
                for d in config["delays"]]
         label = _nets.LABELS[cell] + ("" if sub == "ann" else f" on Brian2 {sub}")
         series[label] = (np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
+    same = [r for r in recall if r["substrate"] == "rate" or r["substrate"] == "spiking"]
+    if same:  # the ANN on the few trials the Brian2 substrates ran, so that like is compared with like
+        sub = same[0]["substrate"]
+        pts = [mean_sd([r for r in same if r["substrate"] == sub and r["delay"] == d], "r2_ann_same_trials")
+               for d in config["delays"]]
+        series["Elman, on the Brian2 trials"] = (np.array([p[0] for p in pts]), None)
     ax3 = curves(config["delays"], series, xlabel="delay (s)", ylabel="recall R^2",
                  title=f"delayed recall (dt = {config['recall_dt']:g} s)",
-                 styles={k: {"marker": "o", "ls": "-" if " on " not in k else "--"} for k in series})
+                 styles={k: {"marker": "o", "ls": "-" if " on " not in k else "--"} for k in series}
+                 | {"Elman, on the Brian2 trials": {"ls": ":", "color": "k", "lw": 0.8}})
     ax3.axhline(R2_LEVEL, color="0.5", ls=":", lw=0.8)
     ax3.set_ylim(max(-1.0, ax3.get_ylim()[0]), 1.05)
     return {"adding": ax1.figure, "adding_training": ax2.figure, "recall": ax3.figure}

@@ -13,7 +13,7 @@ __all__ = ["mean_sd", "curves"]
 def mean_sd(rows: list[dict], field: str) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation over ``rows`` of a list-valued (curve) or scalar ``field``; non-finite
     entries are left out of each point's statistics."""
-    vals = np.array([r[field] for r in rows], dtype=float)  # (n, ...) ; None -> nan
+    vals = np.array([r.get(field) for r in rows], dtype=float)  # (n, ...); missing or None -> nan
     finite = np.isfinite(vals)
     n = finite.sum(axis=0)
     total = np.where(finite, vals, 0.0).sum(axis=0)

@@ -47,7 +47,8 @@ class Report:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "claim": self.claim, "config": self.config, "seeds": self.seeds,
-                "run_time": self.run_time, "quick": self.quick, "verdict": dataclasses.asdict(self.verdict), "rows": self.rows}
+                "run_time": self.run_time, "quick": self.quick, "verdict": dataclasses.asdict(self.verdict),
+                "rows": self.rows}
 
 
 def run_experiment(name: str, *, quick: bool = False, seeds: int | None = None, out: str | None = None,

@@ -178,6 +178,7 @@ def check(rows: list[dict], config: dict):
     ratio = lambda rs: _nets.geomean([r["ratio_lags"] for r in rs])  # noqa: E731
     free_rates = {g: np.mean([r["free_decay_rate"] for r in _select(rows, cell="rnn", g=g, stage="init")])
                   for g in config["gains"]}
+    mean_of = lambda field, **match: np.mean([r[field] for r in _select(rows, stage="init", **match)])  # noqa: E731
     summary = (
         "Driven Elman networks (N = {N}, {S} seeds): {mf}. Without input the late decay rate follows "
         "ln rho(W_rec) (largest relative deviation {wr:.3g} for g < 1; free rates {fr}). The bound "
@@ -189,10 +190,8 @@ def check(rows: list[dict], config: dict):
     ).format(
         N=config["n_rec"], S=len({r["seed"] for r in rows}), mf="; ".join(parts), wr=worst_rho,
         fr=", ".join(f"g={g:g}: {v:.3f}" for g, v in free_rates.items()),
-        sm=", ".join(f"{np.mean([r['ln_sigma_max'] for r in _select(rows, cell='rnn', g=g, stage='init')]):.2f}"
-                     for g in config["gains"]),
-        lf=", ".join(f"{np.mean([r['decay_rate'] for r in _select(rows, cell='lstm', forget_bias=fb, stage='init')]):.3f}"
-                     for fb in config["forget_biases"]),
+        sm=", ".join(f"{mean_of('ln_sigma_max', cell='rnn', g=g):.2f}" for g in config["gains"]),
+        lf=", ".join(f"{mean_of('decay_rate', cell='lstm', forget_bias=fb):.3f}" for fb in config["forget_biases"]),
         gru=np.mean([r["decay_rate"] for r in _select(rows, cell="gru", stage="init")]), a=lags[0], b=lags[1],
         e1=ratio(_select(rows, cell="rnn", g=config["train_g"], stage="init")),
         l1=ratio(_select(rows, cell="lstm", forget_bias=1.0, stage="init")), steps=config["steps"],
