@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 import os
 
+import numpy as np
+
 from . import plots
 from ._files import write_json, write_text
 
