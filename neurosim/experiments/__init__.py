@@ -21,3 +21,4 @@ from . import vanishing_gradients  # noqa: E402,F401
 from . import long_range_memory  # noqa: E402,F401
 from . import transition_to_chaos  # noqa: E402,F401
 from . import overfitting_dropout  # noqa: E402,F401
+from . import spikes_versus_rates  # noqa: E402,F401
