@@ -36,7 +36,8 @@ from .loop import NonFinite
 from .loop import run as loop_run
 from .rls import RLS
 
-__all__ = ["reservoir", "run", "fold_feedback", "ForceRun", "FeedbackLoop", "FORCE", "prepare", "train", "SPARSE_BELOW"]
+__all__ = ["reservoir", "run", "fold_feedback", "ForceRun", "FeedbackLoop", "FORCE", "prepare", "train",
+           "SPARSE_BELOW"]
 
 SPARSE_BELOW = 0.3  # W_rec with fewer nonzeros than this fraction is multiplied as a CSR matrix (same maths)
 
@@ -53,12 +54,8 @@ def reservoir(n_rec: int = 1000, n_out: int = 1, *, p: float = 0.1, g: float = 1
     """
     rng = as_rng(rng)
     net = RateNetwork.random(n_in, n_rec, n_out, tau=tau, dt=dt, activation=activation, form=form, g=g, p=p,
-                             rng=rng)
-    W_fb = rng.uniform(-1.0, 1.0, (net.n_rec, net.n_out))  # (N, n_out)
-    x0_scale = check_positive(x0_scale, "reservoir x0_scale", allow_zero=True)
-    x0 = x0_scale * rng.standard_normal(net.n_rec)  # (N,)
-    net = net.replace(W_in=np.zeros_like(net.W_in), W_out=np.zeros_like(net.W_out), x0=x0, mask=None)
-    return net, W_fb
+                             input_scale=0.0, rng=rng)
+    return prepare(net, x0_scale=x0_scale, rng=rng)
 
 
 @dataclass(frozen=True, eq=False)
