@@ -242,3 +242,17 @@ def test_prepare_refuses_dale_and_draws_what_is_missing():
     ready, W_fb = force.prepare(net, rng=3)
     assert ready.mask is None and np.all(ready.W_out == 0) and np.any(ready.x0) and W_fb.shape == (40, 1)
     np.testing.assert_array_equal(ready.W_rec, net.W_rec)
+
+
+@pytest.mark.parametrize("form", ["current", "rate"])
+def test_feedback_step_is_the_reference_euler_step_of_the_fold(form):
+    """One step at a time against neurosim.equations.euler_step, the plain reference, on the folded network."""
+    net, W_fb = force.reservoir(60, form=form, rng=12)
+    net = _random_readout(net, 13)
+    folded = force.fold_feedback(net, W_fb)
+    loop = force.FeedbackLoop(net, W_fb, net.W_out)
+    x = net.x0[None, :]  # (1, N)
+    for _ in range(10):
+        loop.step(net.b)
+        x = ns.equations.euler_step(folded, x, np.zeros((1, 1)))
+        np.testing.assert_allclose(loop.x, x[0], rtol=0, atol=1e-13)

@@ -2,7 +2,8 @@
 
 A chaotic RateNetwork learns, online and while it runs, a readout z = W_out s + b_out (s = f(x) in the current
 form, s = r in the rate form) whose value is fed back to every unit through fixed weights W_fb (N, n_out),
-W_fb ~ U(-1, 1). Forward Euler, alpha = dt / tau, exactly the step of :mod:`neurosim.ann` plus the feedback::
+W_fb ~ U(-1, 1). Forward Euler, alpha = dt / tau: :func:`neurosim.equations.euler_step` (the step of
+:mod:`neurosim.ann`) plus the feedback, with the drive, the source s and the readout from :mod:`neurosim.equations`::
 
     current form:  x_t = (1 - alpha) x_{t-1} + alpha (W_rec f(x_{t-1}) + W_fb z_{t-1} + W_in u_t + b),  s_t = f(x_t)
     rate form:     r_t = (1 - alpha) r_{t-1} + alpha f(W_in u_t + W_rec r_{t-1} + W_fb z_{t-1} + b),  s_t = r_t
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse
 
-from .. import activations
+from .. import activations, equations
 from .._validate import as_array, as_rng, check_finite, check_positive, check_shape
 from ..network import RateNetwork
 from .loop import NonFinite
@@ -106,8 +107,8 @@ class FeedbackLoop:
         self.f = activations.get(net.activation).f
         self.a, self.leak, self.current = net.alpha, 1.0 - net.alpha, net.form == "current"
         self.x = net.x0.astype(net.dtype, copy=True)  # (N,) the integrated variable
-        self.s = self.f(self.x) if self.current else self.x.copy()  # (N,) what the readout sees
-        self.z = W_out @ self.s + self.b_out  # (n_out,)
+        self.s = np.array(equations.source(net, self.x))  # (N,) what the units send (a copy in the rate form)
+        self.z = equations.readout(W_out, self.b_out, self.s)  # (n_out,)
 
     def step(self, drive: np.ndarray) -> np.ndarray:
         """One Euler step (the module docstring's equations); returns z_t (n_out,)."""
@@ -124,7 +125,7 @@ class FeedbackLoop:
         else:
             self.x += self.a * self.f(u)
             self.s = self.x
-        self.z = self.W_out @ self.s + self.b_out  # (n_out,)
+        self.z = equations.readout(self.W_out, self.b_out, self.s)  # (n_out,) z_t = W_out s_t + b_out
         return self.z
 
     def learn(self, rls: RLS, target: np.ndarray) -> np.ndarray:
@@ -179,11 +180,11 @@ def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inp
         raise ValueError("force.run: learn=True needs targets (n_steps, n_out); pass learn=False to free-run")
     every = check_positive(every, "force.run every", integer=True)
     start = check_positive(start, "force.run start", integer=True, allow_zero=True)
-    drive = np.broadcast_to(net.b, (T, N))  # (T, N) W_in u_t + b
+    drive = np.broadcast_to(net.b, (T, N))  # (T, N) W_in u_t + b with u = 0
     if inputs is not None:
         inputs = check_finite(as_array(inputs, "force.run inputs", ndim=2, dtype=dtype), "force.run inputs")
         check_shape(inputs, (T, net.n_in), "force.run inputs", f"inputs are (n_steps, n_in = {net.n_in})")
-        drive = inputs @ net.W_in.T + net.b  # (T, N)
+        drive = equations.drive(net.W_in, net.b, inputs)  # (T, N)
     rls = _make_rls(net, rls, alpha, step, "force.run") if learn else None
     loop = FeedbackLoop(net, W_fb, rls.W if learn else net.W_out.copy())  # W_out: live RLS weights or a copy
     k = min(check_positive(n_record, "force.run n_record", integer=True, allow_zero=True), N)
@@ -269,7 +270,7 @@ class FORCE:
         if inputs is not None:
             inputs = check_finite(as_array(inputs, "FORCE inputs", ndim=2, dtype=net.dtype), "FORCE inputs")
             check_shape(inputs, (T, net.n_in), "FORCE inputs", "one input per target step")
-            self.drive = inputs @ net.W_in.T + net.b  # (T, N)
+            self.drive = equations.drive(net.W_in, net.b, inputs)  # (T, N)
         self.every = check_positive(every, "FORCE every", integer=True)
         self.rls = _make_rls(net, None, alpha, step, "FORCE")
         self.loop = FeedbackLoop(net, self.W_fb, self.rls.W)
