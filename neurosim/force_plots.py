@@ -11,7 +11,8 @@ import numpy as np
 
 from .plots import _axes
 
-__all__ = ["output_vs_target", "readout_change", "unit_rates", "eigenvalues", "force_summary"]
+__all__ = ["output_vs_target", "readout_change", "unit_rates", "eigenvalues", "force_summary", "spiking_output",
+           "spiking_weights", "spiking_force_summary"]
 
 
 def output_vs_target(trained, free, targets, *, channel: int = 0, ax=None):
@@ -89,4 +90,59 @@ def force_summary(trained, free, targets):
     unit_rates(trained, free, ax=axes[1])
     readout_change(trained, ax=axes[2])
     axes[0].set_title("FORCE: learning, then free running (learning off)", fontsize=9)
+    return fig
+
+
+# -- spiking FORCE (Nicola & Clopath 2017) ------------------------------------------------------------------------
+
+
+def spiking_output(result, *, ax=None):
+    """The target (dashed) and the spiking network's readout z(t) over the whole run, the learning window shaded."""
+    ax = _axes(ax, figsize=(8, 2.6))
+    c, run = result.config, result.run
+    ax.axvspan(c.train_start, c.train_stop, color="0.92", lw=0, label="RLS on")
+    ax.plot(run.t, result.targets[:, 0], "--", color="0.5", lw=1.0, label="target f")
+    ax.plot(run.t, run.z[:, 0], color="tab:blue", lw=0.7, label="z")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("f and z")
+    ax.set_ylim(-2.5, 2.5)
+    ax.legend(frameon=False, fontsize=7, ncol=3, loc="upper right")
+    return ax
+
+
+def spiking_weights(result, *, ax=None):
+    """W_out of the recorded neurons over time (Nicola & Clopath's Fig. 2 readout panel)."""
+    ax = _axes(ax, figsize=(8, 2.0))
+    run = result.run
+    if len(run.weights_t):
+        ax.plot(run.weights_t, run.weights[:, 0, :], lw=0.8)
+    ax.axvline(result.config.train_start, color="k", lw=0.5)
+    ax.axvline(result.config.train_stop, color="k", lw=0.5)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("W_out (s)")
+    return ax
+
+
+def spiking_force_summary(result, *, n_neurons: int = 100, window: float = 1.0):
+    """Raster of ``n_neurons`` neurons in the last ``window`` seconds before learning and of the test period,
+    the readout against the target, and the readout weights over time; returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    from .plots import raster
+
+    c, run = result.config, result.run
+    fig = plt.figure(figsize=(9, 7.5), constrained_layout=True)
+    grid = fig.add_gridspec(3, 2, height_ratios=[1.4, 1.0, 0.8])
+    keep = run.spike_indices < n_neurons
+    for col, (start, title) in enumerate([(c.train_start - window, "before learning"),
+                                          (c.duration - window, "after learning (test)")]):
+        ax = fig.add_subplot(grid[0, col])
+        raster(run.spike_times[keep], run.spike_indices[keep], n_neurons, t_range=(start, start + window), ax=ax)
+        ax.set_title(f"{title}: {n_neurons} of {c.n_rec} neurons", fontsize=9)
+    spiking_output(result, ax=fig.add_subplot(grid[1, :]))
+    spiking_weights(result, ax=fig.add_subplot(grid[2, :]))
+    s = result.scores
+    fig.suptitle(f"spiking FORCE (Nicola & Clopath 2017), N = {c.n_rec}: peak {s['peak_hz']:.2f} Hz, amplitude "
+                 f"ratio {s['amplitude_ratio']:.2f}, aligned NRMSE {s['aligned_nrmse']:.3f}, rate {s['rate_hz']:.1f} Hz",
+                 fontsize=9)
     return fig

@@ -37,9 +37,10 @@ from .loop import NonFinite
 from .loop import run as loop_run
 from .rls import RLS
 
-__all__ = ["reservoir", "run", "fold_feedback", "ForceRun", "FeedbackLoop", "FORCE", "prepare", "train",
-           "SPARSE_BELOW"]
+__all__ = ["SUBSTRATES", "reservoir", "run", "fold_feedback", "ForceRun", "FeedbackLoop", "FORCE", "prepare",
+           "train", "SPARSE_BELOW"]
 
+SUBSTRATES = ("ann", "rate")  # where force.run can learn: numpy, the Brian2 rate network
 SPARSE_BELOW = 0.3  # W_rec with fewer nonzeros than this fraction is multiplied as a CSR matrix (same maths)
 
 
@@ -168,7 +169,7 @@ def _make_rls(net, rls, alpha, step, where):
 
 def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, learn: bool = True,
         rls: RLS | None = None, alpha: float = 1.0, every: int = 2, step: str = "normalised",
-        start: int = 0, n_record: int = 10, progress: bool = False) -> ForceRun:
+        start: int = 0, n_record: int = 10, progress: bool = False, substrate: str = "ann", **brian) -> ForceRun:
     """Run the network with output feedback for ``n_steps`` from ``net.x0``, learning W_out by RLS if ``learn``.
 
     targets: (T, n_out) f_t, needed to learn (T = n_steps).  inputs: (T, n_in) u_t or None (zero input).
@@ -176,9 +177,15 @@ def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inp
     initialised at W0 = net.W_out.  every: steps between updates.  start: steps already run before this call
     (the clock and the update schedule continue: an update at the steps where (start + t + 1) % every == 0).
     n_record: units whose s_t is kept.
+    substrate: "ann" (numpy, here) or "rate" (the Brian2 rate network learning while Brian2 runs it,
+    :func:`neurosim.brian.force.run`: the same results to rounding; ``brian`` takes its options ``device``,
+    ``target``, ``sim_dt``, ``record_weights``, ``cache_dir``; ``rls`` cannot be continued there).
     Returns a :class:`ForceRun`; ``run.net`` is the network afterwards (learned W_out, x0 = the last state),
     so calling ``run`` again on it continues the trajectory.
     """
+    if substrate != "ann" or brian:
+        return _run_brian(net, W_fb, n_steps, substrate, rls, brian, targets=targets, inputs=inputs, learn=learn,
+                          alpha=alpha, every=every, step=step, start=start, n_record=n_record)
     net = _check_net(net, "force.run")
     W_fb = _check_feedback(net, W_fb, "force.run W_fb")
     N, n_out, dtype = net.n_rec, net.n_out, net.dtype
@@ -370,3 +377,23 @@ def train(net: RateNetwork, data, *, steps: int | None = None, W_fb=None, alpha:
         folded, history = loop_run(rule, steps, validate=validate, eval_every=eval_every, divergence=None,
                                    progress=progress, desc="FORCE", name="force")
     return folded, history, W_fb
+
+
+# -- the Brian2 substrates (imported lazily: the numpy core never imports brian2) ---------------------------------
+
+
+def _run_brian(net, W_fb, n_steps, substrate, rls, brian: dict, **kwargs):
+    """force.run on a Brian2 substrate: :func:`neurosim.brian.force.run` with the same arguments."""
+    if substrate not in SUBSTRATES:
+        raise ValueError(f"force.run substrate: expected one of {SUBSTRATES}, got {substrate!r}; spiking FORCE "
+                         "(Nicola & Clopath) is neurosim.learning.spiking_force.train")
+    if substrate == "ann":
+        raise TypeError(f"force.run: Brian2 options {sorted(brian)} given with substrate='ann'; pass "
+                        "substrate='rate' to run in Brian2, or drop them")
+    if rls is not None:
+        raise ValueError("force.run rls: a Brian2 run starts its own RLS state (P(0) = I / alpha); continuing an "
+                         "RLS across runs works on substrate='ann' only")
+    from ..brian import force as brian_force
+
+    net = _check_net(net, "force.run")
+    return brian_force.run(net, _check_feedback(net, W_fb, "force.run W_fb"), n_steps, **kwargs, **brian)
