@@ -371,9 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tasks", help="list the registered tasks", description="List the registered tasks.")
     p.set_defaults(func=cmd_tasks)
 
-    p = sub.add_parser("train", help="train a model spec (TOML) by BPTT",
-                       description="Train the network of a model spec by BPTT and write its weights, metrics.json, "
-                                   "a loss curve and outputs against targets on held-out trials.")
+    p = sub.add_parser("train", help="train a model spec (TOML) by BPTT or FORCE",
+                       description="Train the network of a model spec by BPTT (or by FORCE: [training] rule = "
+                                   "\"force\") and write its weights, metrics.json, a loss curve and outputs "
+                                   "against targets on held-out trials.")
     p.add_argument("spec", metavar="SPEC.toml", help="model spec, e.g. models/flip_flop.toml")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--steps", type=_count(1), default=None, help="override [training] steps")
