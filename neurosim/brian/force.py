@@ -84,7 +84,7 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
     device: "runtime" or "cpp_standalone"; target: "cython" or "numpy" (runtime only); sim_dt: net.dt / k
     (default net.dt, the numpy run's steps); record_weights: keep W_out after every step (T n_out N numbers).
     """
-    start = time.perf_counter()
+    started = time.perf_counter()
     check_choice(device, DEVICES, "device")
     check_choice(target, TARGETS, "target")
     if net.output_activation != "identity":
@@ -120,7 +120,7 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
         before_run = time.perf_counter()
         run_time = sess.run(built["network"], T * net.dt * brian2.second + sim_dt * brian2.second,
                             namespace=built["namespace"])
-        total = time.perf_counter() - start
+        total = time.perf_counter() - started
         mon = built["monitors"]
         z = np.asarray(mon["z"].z_).T  # (T + 1, n_out)
         norms = np.asarray(mon["stats"].w_norm_)[0], np.asarray(mon["stats"].dw_norm_)[0]  # (T + 1,) each
@@ -128,7 +128,7 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
         x_end = np.asarray(getattr(mon["final"], state_name + "_"))[:, -1]  # (N,)
         W_end = np.asarray(built["weights"].variables["w"].get_value()).reshape(n_out, N).copy()
         weights = np.asarray(mon["w"].w_).T.reshape(T + 1, n_out, N)[1:] if record_weights else None
-        timings = dict(sess.timings, setup=before_run - start)
+        timings = dict(sess.timings, setup=before_run - started)
         version = brian2.__version__
         rls = built["rls"]
 
