@@ -122,6 +122,8 @@ def run(snet, W_fb, targets, *, alpha: float, every, train_start=0.0, train_stop
         run_time = sess.run(built["network"], T * dt * brian2.second + sim_dt * brian2.second,
                             namespace=built["namespace"])
         total = time.perf_counter() - start_clock
+        n_updates, cpu0 = built["n_updates"]()
+        loop_cpu = time.process_time() - cpu0 if cpu0 is not None else sess.timings.get("binary_cpu")
         z = np.asarray(built["z_monitor"].z_).T  # (T + 1, n_out)
         if weights_every is not None:
             w_t = np.asarray(built["w_monitor"].t_)
@@ -131,8 +133,7 @@ def run(snet, W_fb, targets, *, alpha: float, every, train_start=0.0, train_stop
         W_final = np.asarray(built["weights"].variables["w"].get_value()).reshape(n_out, N).copy()
         i_spk = np.asarray(built["spikes"].i[:], dtype=np.int64)
         t_spk = np.asarray(built["spikes"].t_[:], dtype=np.float64)
-        n_updates = built["n_updates"]()
-        timings = dict(sess.timings, setup=before_run - start_clock)
+        timings = dict(sess.timings, setup=before_run - start_clock, loop_cpu=loop_cpu)
         version = brian2.__version__
 
     if z.shape != (T + 1, n_out):
@@ -232,6 +233,8 @@ def _hook_runtime(plan: _Plan, neurons, readout, weights, brian2):
 
     def hook():
         j = state["j"]
+        if j == 0:
+            state["cpu0"] = time.process_time()  # the loop starts: code generation is done
         np.multiply(r_live, inv_lam, out=r)
         z = rls.W @ r + snet.b_out  # (n_out,) z(t), before this step's update
         z_live[:] = z
@@ -247,7 +250,7 @@ def _hook_runtime(plan: _Plan, neurons, readout, weights, brian2):
 
     op = brian2.NetworkOperation(hook, dt=snet.sim_dt * brian2.second, when="before_groups",
                                  name="neurosim_force_hook")
-    return op, lambda: rls.n_updates
+    return op, lambda: (rls.n_updates, state.get("cpu0"))
 
 
 def _hook_cpp(plan: _Plan, neurons, readout, weights, brian2):
@@ -275,7 +278,7 @@ def _hook_cpp(plan: _Plan, neurons, readout, weights, brian2):
     op = neurons.run_regularly("I_ext = neurosim_force_lif(i, t_in_timesteps)", when="before_groups",
                                name="neurosim_force_hook")
     n_learn = sum(1 for j in range(0, plan.T * plan.substeps + 1, plan.every_steps) if plan.learns(j))
-    return op, {"neurosim_force_lif": fn}, lambda: n_learn
+    return op, {"neurosim_force_lif": fn}, lambda: (n_learn, None)
 
 
 # C++: at i == 0 (the first neuron of the sequential run_regularly loop) do the whole step's work; every neuron
