@@ -125,6 +125,21 @@ def test_brian_rate_force_with_input_and_substeps(cache):
 
 
 @pytest.mark.brian2
+def test_force_train_on_the_brian_rate_substrate_is_numpy_training(cache):
+    """force.train(substrate="rate"): the same folded network and per-update losses as the numpy training loop."""
+    net = ns.RateNetwork.random(1, 120, 1, tau=0.01, dt=0.001, g=1.5, p=0.2, rng=6)
+    task = ns.tasks.make("sine", dt=0.001, duration=1.0, random_phase=False)
+    ref, ref_history, W_fb = force.train(net, task, steps=150, progress=False, rng=1)
+    ours, history, W_fb2 = force.train(net, task, steps=150, rng=1, substrate="rate", target="numpy",
+                                       validate=lambda n: (0.0, {"n_rec": n.n_rec}))
+    np.testing.assert_array_equal(W_fb, W_fb2)
+    np.testing.assert_allclose(ours.W_rec, ref.W_rec, rtol=0, atol=TOL)
+    np.testing.assert_allclose(ours.x0, ref.x0, rtol=0, atol=TOL)
+    np.testing.assert_allclose(history.loss, ref_history.loss, rtol=1e-6, atol=1e-15)
+    assert history.val_metrics == [{"n_rec": 120}] and len(history.loss) == 150
+
+
+@pytest.mark.brian2
 @pytest.mark.slow
 def test_brian_rate_force_succeeds_where_numpy_does(cache):
     """A small Sussillo & Abbott run (N = 300, sine of 60 tau): success in Brian2 exactly when in numpy."""
