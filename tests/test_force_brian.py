@@ -202,7 +202,7 @@ def test_spiking_force_without_feedback_or_learning_is_the_plain_lif_substrate(c
                           W_out=rng.normal(0, 0.1, (1, N)), b_out=np.zeros(1), lam=1.0, form="rate", sigma_v=0.0,
                           tau_d=0.02, dt=0.002, sim_dt=1e-4, activation="linear")
     u = rng.uniform(0, 1, (T, 1))
-    plain = brian_spiking.run(snet, u[None], noise=False, rng=7, target="numpy", cache_dir=cache)
+    plain = brian_spiking.run(snet, u[None], membrane_noise=False, rng=7, target="numpy", cache_dir=cache)
     ours = brian_sf.run(snet, np.zeros((N, 1)), np.zeros((T, 1)), inputs=u, alpha=1.0, every=0.002,
                         train_start=0.0, train_stop=0.0, rng=7, v_init=(snet.v_reset, snet.v_threshold),
                         target="numpy", cache_dir=cache)

@@ -1,6 +1,6 @@
 """FORCE learning inside the Brian2 rate network: Sussillo & Abbott's architecture A while Brian2 integrates it.
 
-The network of :mod:`neurosim.brian.rate` (the same equations, :func:`neurosim.brian.rate.equations`, and the
+The network of :mod:`neurosim.brian.rate` (the same equations, :func:`neurosim.brian.rate.brian_equations`, and the
 same recurrent coupling, :mod:`neurosim.brian.coupling`) with the readout fed back through fixed weights W_fb::
 
     dx/dt = (-x + I_rec + I_ext) / tau        I_rec = W_rec s,   I_ext = W_in u(t) + b + I_fb,   s = f(x)
@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import activations
+from .. import equations
 from .._validate import check_choice, check_positive, check_shape, substeps
 from . import coupling as coupling_mod
 from . import rls_cpp
 from .devices import DEVICES, TARGETS, session
-from .rate import PROJECTED_MAX_BYTES, _input, equations
+from .rate import _input, brian_equations
 
 __all__ = ["run", "BrianForceRun"]
 
@@ -136,7 +136,7 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
         raise RuntimeError(f"brian FORCE: expected {T + 1} readout samples, got {z.shape[0]}; the monitor "
                            "alignment is off")
     # s = f(x) from the recorded state (the standalone's stored s lags one step behind the start slot)
-    rates = states if net.form == "rate" else activations.get(net.activation).f(states)  # (T + 1, n_rec)
+    rates = equations.source(net, states)  # (T + 1, n_rec)
     updated = np.zeros(T, bool)
     if learn:
         updated[(start + np.arange(T) + 1) % every == 0] = True  # numpy's schedule
@@ -177,11 +177,12 @@ def _build(plan: _Plan, u, device, n_record, record_weights, brian2) -> dict:
     N, n_out, T = net.n_rec, net.n_out, plan.T
     second = brian2.second
     sim_clock_dt, task_dt = plan.sim_dt * second, net.dt * second
-    mode = "projected" if T * N * 8 <= PROJECTED_MAX_BYTES else "per_input"
+    mode = "projected" if equations.drive_fits(T, 1, N) else "per_input"
     input_expr, namespace, params = _input(net, u[:, None, :], mode, brian2)  # W_in u + b, (T, B = 1, n_in)
     namespace["tau"] = net.tau * second
     stored = coupling_mod.needs_stored_source("matmul", device)
-    eqs = equations(net, input_expr=f"{input_expr} + I_fb", noise=None, stored_source=stored) + "\nI_fb : 1"
+    eqs = brian_equations(net, input_expr=f"{input_expr} + I_fb", noise_mode=None, stored_source=stored)
+    eqs += "\nI_fb : 1"
     eqs += "".join(f"\n{name} : {'integer' if name == 'trial' else '1'} (constant)" for name in params)
     group = brian2.NeuronGroup(N, eqs, method="euler", dt=sim_clock_dt, name="neurosim_force_rate")
     state_var = "r" if net.form == "rate" else "x"
@@ -227,7 +228,7 @@ def _hook_runtime(plan: _Plan, group, readout, stats, weights, brian2):
     rls = RLS(net.n_rec, net.n_out, alpha=plan.alpha, step=plan.step, W0=net.W_out) if plan.learn else None
     W_out = rls.W if plan.learn else np.array(net.W_out, dtype=np.float64)  # (n_out, N), live
     state = group.variables["r" if net.form == "rate" else "x"].get_value()  # (N,) the live array
-    f = (lambda v: v) if net.form == "rate" else activations.get(net.activation).f
+    source = lambda v: equations.source(net, v)  # noqa: E731 - s = r, or f(x)
     I_fb = group.variables["I_fb"].get_value()  # (N,)
     z_live = readout.variables["z"].get_value()  # (n_out,)
     w_norm, dw_norm = stats.variables["w_norm"].get_value(), stats.variables["dw_norm"].get_value()  # (1,)
@@ -236,7 +237,7 @@ def _hook_runtime(plan: _Plan, group, readout, stats, weights, brian2):
 
     def hook():
         j = counter["j"]
-        s = f(state)  # (N,) s at time j sim_dt: numpy's s after its step j / substeps - 1
+        s = source(state)  # (N,) s at time j sim_dt: numpy's s after its step j / substeps - 1
         z = W_out @ s + net.b_out  # (n_out,) measured before the update
         z_live[:] = z
         dw_norm[0] = 0.0

@@ -1,7 +1,7 @@
 """Spiking FORCE (Nicola & Clopath 2017, Nat Commun 8:2208, their LIFFORCESINE) on the Brian2 LIF substrate.
 
 The reservoir is a :class:`neurosim.SpikingNetwork` in the rate form, run with the LIF equations of
-:mod:`neurosim.brian.spiking` (the same strings, :func:`neurosim.brian.spiking.equations`)::
+:mod:`neurosim.brian.spiking` (the same strings, :func:`neurosim.brian.spiking.brian_equations`)::
 
     tau_m dv/dt = v_rest - v + bias + v_scale (x_rec + I_ext)          (unless refractory)
     x_rec = sum_j W_rec[i, j] r_j / lam                                  static weights, double-exponential synapses
@@ -37,10 +37,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import equations
 from .._validate import as_rng, as_seconds, check_choice, check_shape
 from . import rls_cpp
 from .devices import DEVICES, session
-from .spiking import _namespace, equations
+from .spiking import _namespace, brian_equations
 
 __all__ = ["SpikingForceRun", "run", "V_PEAK"]
 
@@ -176,8 +177,8 @@ def _build(plan: _Plan, v0, device, weights_every, rec_units, brian2) -> dict:
     second = brian2.second
     sim_clock = brian2.Clock(snet.sim_dt * second, name="neurosim_force_lif_clock")
     task_clock = brian2.Clock(snet.dt * second, name="neurosim_force_task_clock")
-    eqs, reset, on_pre = equations(snet)  # rate form: x = I_ext + x_rec
-    namespace = _namespace(snet, snet.sim_dt, snet.sigma_v > 0, brian2)
+    eqs, reset, on_pre = brian_equations(snet)  # rate form: x = I_ext + x_rec
+    namespace = _namespace(snet, snet.sigma_v > 0, brian2)
     neurons = brian2.NeuronGroup(N, eqs, threshold="v > v_threshold", reset=reset,
                                  refractory=snet.refractory * second, method="euler", clock=sim_clock,
                                  name="neurosim_force_lif")
@@ -185,10 +186,10 @@ def _build(plan: _Plan, v0, device, weights_every, rec_units, brian2) -> dict:
     objects = [neurons]
     post, pre = np.nonzero(snet.W_rec)  # synapse from pre j to post i carries W_rec[i, j]
     if len(pre):
-        syn = brian2.Synapses(neurons, neurons, model="w : 1 (constant)", on_pre=on_pre, clock=sim_clock,
+        syn = brian2.Synapses(neurons, neurons, model="w : second (constant)", on_pre=on_pre, clock=sim_clock,
                               method="exact", name="neurosim_force_lif_synapses")
         syn.connect(i=pre, j=post)
-        syn.w = snet.W_rec[post, pre]
+        syn.w = snet.W_spk[post, pre] * second  # W_rec / lam: seconds per spike
         objects.append(syn)
     readout = brian2.NeuronGroup(n_out, "z : 1", clock=sim_clock, name="neurosim_force_readout")
     weights = brian2.NeuronGroup(n_out * N, "w : 1", clock=sim_clock, name="neurosim_force_weights")
@@ -235,12 +236,15 @@ def _hook_runtime(plan: _Plan, neurons, readout, weights, brian2):
         j = state["j"]
         if j == 0:
             state["cpu0"] = time.process_time()  # the loop starts: code generation is done
-        np.multiply(r_live, inv_lam, out=r)
+        np.multiply(r_live, inv_lam, out=r)  # equations.activity_of(r, lam), in place
         z = rls.W @ r + snet.b_out  # (n_out,) z(t), before this step's update
         z_live[:] = z
         k = min(j // plan.substeps, plan.T - 1)  # the task step that starts at or before t
         if k != state["k"]:
-            np.add(snet.W_in @ plan.u[k], snet.b, out=drive)
+            if snet.n_in:
+                equations.drive(snet.W_in, snet.b, plan.u[k], out=drive)  # W_in u_k + b
+            else:
+                drive[:] = snet.b
             state["k"] = k
         np.add(plan.W_fb @ z, drive, out=I_ext)  # I_ext = W_fb z + W_in u + b
         if plan.learns(j):
