@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import equations
-from .._validate import check_choice, check_positive, check_shape, substeps
+from .._validate import check_choice, check_finite, check_positive, check_shape, substeps
+from ..learning.rls import STEPS
 from . import coupling as coupling_mod
 from . import rls_cpp
 from .devices import DEVICES, TARGETS, session
@@ -104,6 +105,10 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
     if learn and targets is None:
         raise ValueError("brian FORCE: learn=True needs targets (n_steps, n_out); pass learn=False to free-run")
     every = check_positive(every, "brian FORCE every", integer=True)
+    alpha = check_positive(alpha, "brian FORCE alpha")
+    check_choice(step, STEPS, "brian FORCE step")
+    if targets is not None:
+        check_finite(targets, "brian FORCE targets")
     start = check_positive(start, "brian FORCE start", integer=True, allow_zero=True)
     u = np.zeros((T, net.n_in)) if inputs is None else np.asarray(inputs, dtype=np.float64)
     check_shape(u, (T, net.n_in), "brian FORCE inputs", f"inputs are (n_steps, n_in = {net.n_in})")

@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import equations
-from .._validate import as_rng, as_seconds, check_choice, check_shape
+from .._validate import as_rng, as_seconds, check_choice, check_finite, check_positive, check_shape
+from ..learning.rls import STEPS
 from . import rls_cpp
 from .devices import DEVICES, session
 from .spiking import _namespace, brian_equations
@@ -88,13 +89,15 @@ def run(snet, W_fb, targets, *, alpha: float, every, train_start=0.0, train_stop
     """
     start_clock = time.perf_counter()
     check_choice(device, DEVICES, "device")
+    check_choice(step, STEPS, "spiking FORCE step")
+    alpha = check_positive(alpha, "spiking FORCE alpha")
     if snet.form != "rate":
         raise ValueError(f"spiking FORCE: expected a SpikingNetwork with form='rate' (the feedback W_fb z enters "
                          f"the membrane directly, as in Nicola & Clopath), got form={snet.form!r}")
     N, n_out = snet.n_rec, snet.n_out
     W_fb = check_shape(np.asarray(W_fb, dtype=np.float64), (N, n_out), "spiking FORCE W_fb",
                        "one row per neuron, one column per readout")
-    f = np.asarray(targets, dtype=np.float64)
+    f = check_finite(np.asarray(targets, dtype=np.float64), "spiking FORCE targets")
     check_shape(f, (None, n_out), "spiking FORCE targets", "one row per task step, one column per readout")
     T = f.shape[0]
     u = np.zeros((T, snet.n_in)) if inputs is None else np.asarray(inputs, dtype=np.float64)
