@@ -56,6 +56,7 @@ SCHEMA = {
         "dtype": Key(STR, "float64", choices=("float32", "float64")),
     },
     "training": {
+        "rule": Key(STR, "bptt", choices=("bptt", "force")),  # force: neurosim.learning.force.train
         "steps": Key(INT, 1000, low=0),
         "optimizer": Key(STR, "adam", choices=("adam", "sgd")),
         "lr": Key(NUM, 1e-3, low=0),
@@ -72,6 +73,10 @@ SCHEMA = {
         "patience": Key(INT, None, low=0),
         "seed": Key(INT, 0, low=0, low_ok=True),
         "test_trials": Key(INT, 200, low=0),
+        # rule = "force" only: RLS's P(0) = I / rls_alpha, an update every update_every steps, the RLS step kind
+        "rls_alpha": Key(NUM, 1.0, low=0),
+        "update_every": Key(INT, 2, low=0),
+        "rls_step": Key(STR, "normalised", choices=("normalised", "unnormalised")),
     },
 }
 GATED_NETWORK_KEYS = ("cell", "n_rec", "output_activation", "dtype")
@@ -174,6 +179,35 @@ class ModelSpec:
                                   "spectral_radius", "input_scale")}
         return RateNetwork.random(task.n_in, net["n_rec"], task.n_out, dt=task.dt, dtype=dtype, rng=seed, **kw)
 
+    def check_weights(self, net, source: str = "weights") -> None:
+        """Refuse weights that are not this spec's network: another class or cell, size, activation, form,
+        readout, time constant, noise, dtype, Dale's law or connectivity, or sizes and step that do not fit
+        the task. ValueError naming every mismatch, both values and the fix (retrain the spec)."""
+        task = self.make_task()
+        want = self.network
+        cell = getattr(net, "cell", None)
+        if not hasattr(net, "n_rec") or cell not in ("rnn", "lstm", "gru"):
+            raise TypeError(f"{source}: expected a RateNetwork or GatedNetwork for spec {self.name!r}, got "
+                            f"{type(net).__name__}")
+        found = {"cell": cell, "n_rec": net.n_rec, "output_activation": net.output_activation,
+                 "dtype": str(net.dtype), "n_in (task)": net.n_in, "n_out (task)": net.n_out, "dt (task)": net.dt}
+        expected = {"cell": want["cell"], "n_rec": want["n_rec"], "output_activation": want["output_activation"],
+                    "dtype": want["dtype"], "n_in (task)": task.n_in, "n_out (task)": task.n_out,
+                    "dt (task)": task.dt}
+        if cell == "rnn" and want["cell"] == "rnn":
+            found.update(activation=net.activation, form=net.form, tau=net.tau, sigma=net.sigma,
+                         dale="yes" if net.dale is not None else "no", mask="yes" if net.mask is not None else "no")
+            expected.update(activation=want["activation"], form=want["form"], tau=float(want["tau"]),
+                            sigma=float(want["sigma"]), dale="yes" if want["dale"] is not None else "no",
+                            mask="yes" if want["p"] < 1 else "no")
+        wrong = [f"{k} {found[k]!r} (spec: {expected[k]!r})" for k in expected
+                 if not (found[k] == expected[k] or isinstance(found[k], float)
+                         and abs(found[k] - expected[k]) <= 1e-12 * abs(expected[k]))]
+        if wrong:
+            raise ValueError(f"{source}: the weights do not match the spec {self.path or self.name}: "
+                             + "; ".join(wrong) + f"; retrain them (neurosim train {self.path or 'SPEC.toml'} "
+                             "--out DIR) or use the spec they were trained from")
+
     def train_kwargs(self) -> dict:
         """Keyword arguments for :func:`neurosim.train` (the data choice is made by the caller)."""
         t = self.training
@@ -249,6 +283,9 @@ def load_spec(path) -> ModelSpec:
 def fit(spec: ModelSpec, *, steps: int | None = None, progress: bool = True):
     """Train the spec's network on its task as the spec says; returns ``(net, history, task)``.
 
+    ``training.rule = "force"`` trains the readout by FORCE (:func:`neurosim.learning.force.train`: ``steps`` RLS
+    updates along one trajectory) and returns the folded plain RateNetwork; the rest of this docstring is BPTT's.
+
     ``training.train_trials > 0`` trains on a fixed set of that many trials with a ``validation`` fraction held
     out (the Keras way); otherwise each step draws fresh trials and ``validation`` is a number of held-out trials.
     """
@@ -260,6 +297,12 @@ def fit(spec: ModelSpec, *, steps: int | None = None, progress: bool = True):
     if steps is not None:
         kw["steps"] = steps
     t = spec.training
+    if t["rule"] == "force":  # one trajectory of steps * update_every steps; returns the folded network
+        from .learning import force
+
+        net, history, _ = force.train(net, task, steps=kw["steps"], alpha=t["rls_alpha"], every=t["update_every"],
+                                      step=t["rls_step"], progress=progress, rng=t["seed"])
+        return net, history, task
     if t["train_trials"]:
         data = task.sample(t["train_trials"], rng=t["seed"] + 1)
         validation = float(t["validation"])

@@ -243,7 +243,7 @@ def _hook_runtime(plan: _Plan, group, readout, stats, weights, brian2):
     def hook():
         j = counter["j"]
         s = source(state)  # (N,) s at time j sim_dt: numpy's s after its step j / substeps - 1
-        z = W_out @ s + net.b_out  # (n_out,) measured before the update
+        z = equations.readout(W_out, net.b_out, s)  # (n_out,) z = W_out s + b_out, before the update
         z_live[:] = z
         dw_norm[0] = 0.0
         if plan.learns(j):

@@ -187,7 +187,7 @@ def _build(plan: _Plan, v0, device, weights_every, rec_units, brian2) -> dict:
                                  name="neurosim_force_lif")
     neurons.v = v0 * brian2.volt
     objects = [neurons]
-    post, pre = np.nonzero(snet.W_rec)  # synapse from pre j to post i carries W_rec[i, j]
+    post, pre = np.nonzero(snet.W_rec)  # synapse from pre j to post i carries W_spk[i, j] = W_rec[i, j] / lam
     if len(pre):
         syn = brian2.Synapses(neurons, neurons, model="w : second (constant)", on_pre=on_pre, clock=sim_clock,
                               method="exact", name="neurosim_force_lif_synapses")
@@ -240,7 +240,7 @@ def _hook_runtime(plan: _Plan, neurons, readout, weights, brian2):
         if j == 0:
             state["cpu0"] = time.process_time()  # the loop starts: code generation is done
         np.multiply(r_live, inv_lam, out=r)  # equations.activity_of(r, lam), in place
-        z = rls.W @ r + snet.b_out  # (n_out,) z(t), before this step's update
+        z = equations.readout(rls.W, snet.b_out, r)  # (n_out,) z(t) = W_out r / lam + b_out, before the update
         z_live[:] = z
         k = min(j // plan.substeps, plan.T - 1)  # the task step that starts at or before t
         if k != state["k"]:
