@@ -244,10 +244,7 @@ def _hook_runtime(plan: _Plan, neurons, readout, weights, brian2):
         z_live[:] = z
         k = min(j // plan.substeps, plan.T - 1)  # the task step that starts at or before t
         if k != state["k"]:
-            if snet.n_in:
-                equations.drive(snet.W_in, snet.b, plan.u[k], out=drive)  # W_in u_k + b
-            else:
-                drive[:] = snet.b
+            equations.drive(snet.W_in, snet.b, plan.u[k], out=drive)  # W_in u_k + b
             state["k"] = k
         np.add(plan.W_fb @ z, drive, out=I_ext)  # I_ext = W_fb z + W_in u + b
         if plan.learns(j):
