@@ -341,7 +341,8 @@ def prepare(net: RateNetwork, *, W_fb=None, x0_scale: float = 0.5, rng=0) -> tup
 
 
 def train(net: RateNetwork, data, *, steps: int | None = None, W_fb=None, alpha: float = 1.0, every: int = 2,
-          step: str = "normalised", validate=None, eval_every: int = 1000, progress: bool = True, rng=0):
+          step: str = "normalised", validate=None, eval_every: int = 1000, progress: bool = True, rng=0,
+          substrate: str = "ann", **brian):
     """Train a readout by FORCE in the shared training loop; returns ``(folded_net, history, W_fb)``.
 
     data: a Task (one trial of ``steps * every`` steps is sampled with ``rng``: its ``duration`` is set to that
@@ -349,6 +350,8 @@ def train(net: RateNetwork, data, *, steps: int | None = None, W_fb=None, alpha:
     The network is :func:`prepare`-d first (W_out = 0, W_fb drawn from ``rng`` unless given). ``validate``
     (``net -> (loss, metrics)``) sees the folded network. No divergence guard: single-sample FORCE errors
     fluctuate by orders of magnitude by nature; a non-finite error still stops training.
+    substrate="rate": the whole trajectory in one Brian2 run (:func:`run` with ``substrate="rate"``, options
+    ``brian``), the history's loss the same per-update errors, ``validate`` once at the end.
     """
     import dataclasses
 
@@ -371,6 +374,8 @@ def train(net: RateNetwork, data, *, steps: int | None = None, W_fb=None, alpha:
         trials = data
     else:
         raise TypeError(f"force.train data: expected a Task or Trials, got {type(data).__name__}")
+    if substrate != "ann" or brian:
+        return _train_brian(net, W_fb, trials, steps, every, alpha, step, validate, substrate, brian)
     rule = FORCE(net, W_fb, trials.targets[0], inputs=trials.inputs[0], alpha=alpha, every=every, step=step)
     steps = len(rule.targets) // every if steps is None else steps
     with one_blas_thread():
@@ -397,3 +402,26 @@ def _run_brian(net, W_fb, n_steps, substrate, rls, brian: dict, **kwargs):
 
     net = _check_net(net, "force.run")
     return brian_force.run(net, _check_feedback(net, W_fb, "force.run W_fb"), n_steps, **kwargs, **brian)
+
+
+def _train_brian(net, W_fb, trials, steps, every, alpha, step, validate, substrate, brian):
+    """force.train on a Brian2 substrate: one run along the trajectory, then the fold."""
+    from .loop import History
+
+    f, u = trials.targets[0], trials.inputs[0]  # (T, n_out), (T, n_in)
+    steps = len(f) // every if steps is None else check_positive(steps, "force.train steps", integer=True)
+    if steps * every > len(f):
+        raise ValueError(f"force.train: the training trajectory has {len(f)} steps, so at most {len(f) // every} "
+                         f"updates of every {every} steps; steps = {steps} asks for more")
+    T = steps * every
+    run_ = _run_brian(net, W_fb, T, substrate, None, brian, targets=f[:T], inputs=u[:T], learn=True, alpha=alpha,
+                      every=every, step=step, start=0, n_record=0)
+    e = run_.outputs[run_.updated] - f[:T][run_.updated]  # (steps, n_out) errors before each update
+    history = History(metric="loss", rule="force")
+    history.loss = [float(v) for v in np.mean(e * e, axis=1)]
+    folded = fold_feedback(run_.net, W_fb)
+    if validate is not None:
+        loss, scores = validate(folded)
+        history.val_step, history.val_loss, history.val_metrics = [steps], [float(loss)], [scores]
+        history.best_step = steps
+    return folded, history, W_fb
