@@ -20,3 +20,5 @@ __all__ = ["Check", "Verdict", "Experiment", "register", "names", "get", "verdic
 from . import vanishing_gradients  # noqa: E402,F401
 from . import long_range_memory  # noqa: E402,F401
 from . import transition_to_chaos  # noqa: E402,F401
+from . import flip_flop_fixed_points  # noqa: E402,F401
+from . import universality  # noqa: E402,F401
