@@ -10,12 +10,17 @@ canonical correlation (:mod:`neurosim.analysis.similarity`); the distances betwe
 those within one (different seeds), and drawn by classical MDS. Topology: the fixed points of each network
 (:mod:`flip_flop_fixed_points`' analysis: stable points on the cube's corners and the graph of one-unstable
 saddles). Substrates: each Elman network is also run as Brian2 rate neurons on ``substrate_trials`` trials and
-compared with the ANN by the Procrustes angle and the mean CCA.
+compared with the ANN by the Procrustes angle and the mean CCA. Spiking (``spiking``, seed 0 only): the shipped
+sigmoid network ``models/perceptual_decision`` (a tanh flip-flop network cannot spike: its rates are negative),
+converted to LIF neurons with its spec's lambda, against its rate parent, and two rate networks trained from that
+spec with different seeds (the shipped one, seed 0, and a retrained one, seed 1) against each other: SVCCA
+distances of what the readout sees (f(x) of the rate networks, the filtered spike trains / lambda), same trials.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import time
 
 import numpy as np
@@ -35,11 +40,12 @@ SOURCE = "issue 11 goal; Maheswaranathan et al. 2019 (NeurIPS), Figs. 2-4"
 CONFIG = {
     "seeds": 5, "networks": ["elman", "gru", "lstm"], "n_rec": 64, "dt": 0.01, "duration": 2.0,
     "steps": 600, "lr": 3e-3, "batch_size": 16, "clip": 1.0, "val_trials": 64, "eval_every": 100,
-    "test_trials": 256, "sample_trials": 64, "n_inits": 1024, "noise": 0.5, "fixed_q": 1e-8, "pca_trials": 4,
+    "test_trials": 256, "sample_trials": 64, "n_inits": 512, "noise": 0.5,  # 512: half FixedPointFinder's, 15 nets "fixed_q": 1e-8, "pca_trials": 4,
     "common_trials": 16, "substrate_trials": 64, "brian2": True, "brian_target": "numpy",
+    "spiking": True, "spiking_trials": 64, "spiking_retrain_steps": None,  # None: the spec's own training steps
 }
 QUICK = {"seeds": 2, "n_rec": 16, "duration": 1.0, "steps": 150, "lr": 1e-2, "eval_every": 50, "test_trials": 32,
-         "sample_trials": 16, "n_inits": 128, "common_trials": 8, "substrate_trials": 8}
+         "sample_trials": 16, "n_inits": 128, "common_trials": 8, "substrate_trials": 8, "spiking": False}
 
 # goals (issue 11)
 RATIO_MIN = 1.5  # SVCCA distance between architectures >= 1.5x within
@@ -76,7 +82,47 @@ def run(cfg: dict, seed: int) -> list[dict]:
             row["procrustes_angle_ann_brian2"] = procrustes_angle(ann.states, rate.states)
             row["cca_ann_brian2"] = cca_similarity(ann.states, rate.states, n_components=10)
         rows.append(row)
+    if cfg["spiking"] and seed == 0:
+        rows.append(spiking_part(cfg, seed))
     return rows
+
+
+def spiking_part(cfg: dict, seed: int) -> dict:
+    """The spiking network against its rate parent, and two rate networks from different seeds (docstring)."""
+    import dataclasses
+    import warnings
+
+    from ..network import load
+    from ..spec import fit, load_spec
+    from ..spiking import to_spiking
+    from ..analysis.similarity import svcca_distance
+    from .. import activations
+    from .flip_flop_fixed_points import MODELS
+
+    spec = load_spec(os.path.join(MODELS, "perceptual_decision.toml"))
+    parent = load(os.path.join(MODELS, "perceptual_decision"))
+    start = time.perf_counter()
+    other, _, task = fit(dataclasses.replace(spec, training={**spec.training, "seed": spec.training["seed"] + 1}),
+                         steps=cfg["spiking_retrain_steps"], progress=False)
+    train_time = time.perf_counter() - start
+    trials = task.sample(cfg["spiking_trials"], rng=50_000 + seed)
+    convert, _ = spec.spiking_settings()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sigmoid converts without warning; nothing else is expected here
+        spk = simulate(to_spiking(parent, **convert), trials, substrate="spiking", rng=seed)
+    f = activations.get(parent.activation).f
+    s_parent = f(simulate(parent, trials, substrate="ann").states)  # (B, T, N) what the readout sees
+    s_other = f(simulate(other, trials, substrate="ann").states)
+    s_spk = spk.extras["traces"] / spk.extras["lam"]  # filtered spike trains / lambda stand for f(x)
+    return {"network": "perceptual_decision", "part": "spiking", "lam": float(spk.extras["lam"]),
+            "retrain_seconds": train_time,
+            "accuracy_parent": float(task.score(simulate(parent, trials, substrate="ann").outputs, trials)["accuracy"]),
+            "accuracy_other": float(task.score(simulate(other, trials, substrate="ann").outputs, trials)["accuracy"]),
+            "accuracy_spiking": float(task.score(spk.outputs, trials)["accuracy"]),
+            "svcca_spiking_vs_parent": svcca_distance(s_spk, s_parent),
+            "svcca_rate_seed0_vs_seed1": svcca_distance(s_parent, s_other),
+            "cca_spiking_vs_parent": cca_similarity(s_spk, s_parent), "cca_rate_seed0_vs_seed1": cca_similarity(
+                s_parent, s_other)}
 
 
 def distances(rows: list[dict]) -> tuple[list[str], np.ndarray]:
@@ -91,6 +137,8 @@ def distances(rows: list[dict]) -> tuple[list[str], np.ndarray]:
 
 
 def check(rows: list[dict], cfg: dict):
+    spiking = [r for r in rows if r.get("part") == "spiking"]
+    rows = [r for r in rows if r.get("part") != "spiking"]
     labels, D = distances(rows)
     arch = [r["network"] for r in rows]
     within = [D[i, j] for i, j in itertools.combinations(range(len(rows)), 2) if arch[i] == arch[j]]
@@ -117,6 +165,11 @@ def check(rows: list[dict], cfg: dict):
         lowest = min(r["cca_ann_brian2"] for r in sub)
         checks.append(Check("mean CCA ANN vs Brian2 rate (lowest)", lowest, f"> {CCA_MIN}", lowest > CCA_MIN,
                             "issue 11 goal"))
+    for r in spiking:
+        checks.append(Check("SVCCA distance spiking vs its rate parent, below that of two rate networks from "
+                            "different seeds (spiking / rate pair)",
+                            r["svcca_spiking_vs_parent"] / r["svcca_rate_seed0_vs_seed1"], "< 1",
+                            r["svcca_spiking_vs_parent"] < r["svcca_rate_seed0_vs_seed1"], "issue 11 goal"))
     per = {a: np.mean([D[i, j] for i, j in itertools.combinations(range(len(rows)), 2)
                        if arch[i] == arch[j] == a] or [np.nan]) for a in cfg["networks"]}
     summary = (f"SVCCA distance within an architecture {np.mean(within) if within else np.nan:.3f} "
@@ -137,6 +190,7 @@ def _mds(D: np.ndarray, k: int = 2) -> np.ndarray:
 
 
 def figures(rows: list[dict], cfg: dict) -> dict:
+    rows = [r for r in rows if r.get("part") != "spiking"]
     labels, D = distances(rows)
     a, b = _axes(None, figsize=(9.5, 3.8), ncols=2)
     im = a.imshow(D, cmap="viridis")
@@ -168,7 +222,10 @@ EXPERIMENT = register(Experiment(
                 "distances between their hidden states on common trials (within vs between architectures, MDS), "
                 "against the topology of their fixed points (8 stable corners, the saddle graph); and each Elman "
                 "network against itself on Brian2 rate neurons (Procrustes angle, CCA).",
-    config=CONFIG, quick=QUICK, run=run, check=check, figures=figures, keys=("network",),
+    config=CONFIG, quick=QUICK, run=run, check=check, figures=figures,
+    keys=("network", "part"),
     columns=("accuracy", "n_stable", "n_corners", "n_saddle1", "n_saddle_more", "n_edges",
-             "procrustes_angle_ann_brian2", "cca_ann_brian2", "train_seconds", "fp_seconds"),
+             "procrustes_angle_ann_brian2", "cca_ann_brian2", "train_seconds", "fp_seconds",
+             "svcca_spiking_vs_parent", "svcca_rate_seed0_vs_seed1", "cca_spiking_vs_parent", "cca_rate_seed0_vs_seed1",
+             "accuracy_parent", "accuracy_other", "accuracy_spiking"),
 ))
