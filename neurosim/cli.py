@@ -118,10 +118,11 @@ def cmd_simulate(args) -> int:
     net, task, name = _model_and_task(args.model, args.task)
     out = _out_dir(args.out, args.force, default=os.path.join("runs", f"simulate-{name}-{args.substrate}"))
     trials = task.sample(args.trials, rng=args.seed)
-    options = dict(device=args.device, target=args.target, coupling=args.coupling, noise=args.noise, rng=args.seed)
+    options = dict(device=args.device, target=args.target, coupling=args.coupling, noise_mode=args.noise_mode,
+                   rng=args.seed)
     if args.sim_dt is not None:
         options["sim_dt"] = net.dt / args.sim_dt
-    ann = simulate(net, trials, "ann", noise=args.noise, rng=args.seed)
+    ann = simulate(net, trials, "ann", noise_mode=args.noise_mode, rng=args.seed)
     run_net, calibration = _spiking_network(net, task, args) if args.substrate == "spiking" else (net, None)
     try:
         res = simulate(run_net, trials, args.substrate, **options)
@@ -251,7 +252,7 @@ def cmd_experiment(args) -> int:
 # -- the parser ------------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from . import __version__, substrates
 
     parser = argparse.ArgumentParser(
         prog="neurosim",
@@ -279,14 +280,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a figure overlaying the two (a few units, the outputs, the difference).")
     p.add_argument("model", metavar="WEIGHTS_OR_SPEC",
                    help="a model spec (models/NAME.toml, weights beside it) or saved weights (DIR/model)")
-    p.add_argument("--substrate", default="rate", help="substrate to compare with the ANN (default: rate)")
+    p.add_argument("--substrate", default="rate", choices=substrates.names(),
+                   help="substrate to compare with the ANN (default: rate)")
     p.add_argument("--task", help="task name, when WEIGHTS_OR_SPEC is bare weights without metrics.json")
     p.add_argument("--device", default="runtime", choices=("runtime", "cpp_standalone"), help="Brian2 device")
     p.add_argument("--target", default="cython", choices=("cython", "numpy"), help="runtime code generation")
     p.add_argument("--coupling", default=None, choices=("matmul", "synapses"),
                    help="recurrent coupling (default: the fastest for the device)")
     p.add_argument("--sim-dt", type=int, default=None, metavar="K", help="simulate with sim_dt = net.dt / K")
-    p.add_argument("--noise", default="matched", choices=("matched", "native"),
+    p.add_argument("--noise-mode", default="matched", choices=("matched", "native"),
                    help="noise when the network has sigma > 0: the same realization, or Brian2's own")
     p.add_argument("--trials", type=int, default=8, help="number of trials (default 8)")
     p.add_argument("--seed", type=int, default=0, help="seed of the trials and the noise")
@@ -298,14 +300,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("compare", help="run a model as an ANN, a Brian2 rate network and a Brian2 spiking network",
-                       description="Run one model on every substrate that applies (ann, rate, spiking) on the same "
+                       description="Run one model on every substrate that applies "
+                                   f"({', '.join(substrates.names())}) on the same "
                                    "held-out trials; print a table and write report.md, report.html, metrics.json "
                                    "and figures. Without SPEC.toml it runs the shipped default model "
                                    f"(models/{DEFAULT_MODEL}.toml).")
     p.add_argument("spec", nargs="?", metavar="SPEC.toml", help="model spec (default: the shipped default model)")
     p.add_argument("--out", metavar="DIR",
                    help="output directory (default: runs/compare-NAME, numbered if it exists)")
-    p.add_argument("--substrates", default="ann,rate,spiking", help="comma-separated (default: ann,rate,spiking)")
+    every = ",".join(substrates.names())
+    p.add_argument("--substrates", default=every, help=f"comma-separated (default: {every})")
     p.add_argument("--device", default="runtime", choices=("runtime", "cpp_standalone"), help="Brian2 device")
     p.add_argument("--trials", type=int, default=16, help="number of held-out trials (default 16)")
     p.add_argument("--seed", type=int, default=0, help="seed of the trials and the noise")

@@ -44,7 +44,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from . import activations
+from . import activations, equations
 from ._validate import as_array, as_seconds, as_si, check_choice, check_finite, check_shape, substeps
 from .network import RateNetwork, Saveable, register_model
 
@@ -212,8 +212,10 @@ class SpikingNetwork(Saveable):
     n_in = property(lambda self: self.W_in.shape[1])
     n_rec = property(lambda self: self.W_rec.shape[0])
     n_out = property(lambda self: self.W_out.shape[0])
-    W_spk = property(lambda self: self.W_rec / self.lam, doc="recurrent weights per spike rate, W_rec / lam (s)")
-    W_out_spk = property(lambda self: self.W_out / self.lam, doc="readout weights, W_out / lam (s)")
+    W_spk = property(lambda self: equations.spiking_weights(self.W_rec, self.lam),
+                     doc="recurrent weights per spike rate, W_rec / lam (s)")
+    W_out_spk = property(lambda self: equations.spiking_weights(self.W_out, self.lam),
+                         doc="readout weights, W_out / lam (s)")
 
     def replace(self, **changes) -> "SpikingNetwork":
         """A copy with some fields changed (validated again), e.g. ``snet.replace(lam=30.0)``."""

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import activations
+from .. import activations, equations
 from . import _buffers
 
 
@@ -65,12 +65,9 @@ def _slope(name: str, x: np.ndarray, fx: np.ndarray) -> np.ndarray:
 
 
 def _drive(net, inputs: np.ndarray) -> np.ndarray:
-    """W_in u_t + b for all steps at once: one (T B, n_in) x (n_in, N) product. Returns (T, B, N)."""
-    T, B, n_in = inputs.shape
-    drive = _buffers.empty((T, B, net.n_rec), inputs.dtype)
-    np.matmul(inputs.reshape(T * B, n_in), net.W_in.T, out=drive.reshape(T * B, -1))  # (T B, N)
-    drive += net.b
-    return drive
+    """W_in u_t + b for all steps at once (:func:`neurosim.equations.drive`), into a pooled buffer. (T, B, N)."""
+    T, B, _ = inputs.shape
+    return equations.drive(net.W_in, net.b, inputs, out=_buffers.empty((T, B, net.n_rec), inputs.dtype))
 
 
 def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:

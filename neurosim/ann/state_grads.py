@@ -32,7 +32,7 @@ import numpy as np
 
 from ..tasks import Trials
 from . import gru, losses
-from .model import _cell, forward, loss_and_grads, noise as make_noise
+from .model import _cell, forward, loss_and_grads, noise_increments as make_noise
 
 __all__ = ["state_gradients"]
 

@@ -136,8 +136,16 @@ class Task:
             )
         return n
 
-    def sample(self, n_trials: int, rng=0) -> Trials:
-        """Draw ``n_trials`` trials; the same ``rng`` seed gives the same trials."""
+    def sample(self, n_trials: int, rng=None) -> Trials:
+        """Draw ``n_trials`` trials from ``rng``, which is required (an int seed or a numpy Generator).
+
+        The same seed gives the same trials; a Generator advances, so two calls with one Generator give two
+        different batches. There is no default: a default seed would silently repeat the same trials on every
+        call, and fresh entropy would make runs irreproducible.
+        """
+        if rng is None:
+            raise TypeError(f"{type(self).__name__}.sample: pass rng= (an int seed or a numpy Generator); the same "
+                            "seed gives the same trials, so use a new seed or one Generator for fresh trials")
         n_trials = check_positive(n_trials, f"{type(self).__name__}.sample n_trials", integer=True)
         trials = self._sample(n_trials, as_rng(rng))
         check_shape(trials.inputs, (n_trials, None, self.n_in), f"{self.name}.inputs")
