@@ -2,7 +2,7 @@
 
     python benchmarks/train_step.py --other /path/to/another/checkout [--steps 40] [--rounds 3]
 
-Each model spec in models/ is trained for ``--steps`` steps with its own [training] settings (``ns.train`` through
+Each model spec in models/ (each checkout's own file of that name) is trained for ``--steps`` steps with its own [training] settings (``ns.train`` through
 ``spec.fit``'s arguments: batch size, optimizer, clip, dropout; no validation), in a fresh process per checkout and
 round, one BLAS thread, alternating the two checkouts so that both see the same machine load. Prints the median
 milliseconds per step of each checkout and their ratio (this checkout over the other; below 1 is faster).
@@ -23,10 +23,10 @@ import json, sys, time, warnings
 import numpy as np
 import neurosim as ns
 from neurosim.spec import load_spec
-spec_paths, steps = json.loads(sys.argv[1]), int(sys.argv[2])
+names, steps = json.loads(sys.argv[1]), int(sys.argv[2])
 out = {}
-for path in spec_paths:
-    spec = load_spec(path)
+for name in names:
+    spec = load_spec(f"models/{name}.toml")  # each checkout's own spec (their keys may differ)
     task = spec.make_task()
     net = spec.make_network(task)
     kw = spec.train_kwargs()
@@ -56,8 +56,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    specs = sorted(os.path.join(HERE, "models", f) for f in os.listdir(os.path.join(HERE, "models"))
-                   if f.endswith(".toml"))
+    specs = sorted(f.removesuffix(".toml") for f in os.listdir(os.path.join(HERE, "models")) if f.endswith(".toml"))
     trees = {"this": HERE, "other": os.path.abspath(args.other)}
     times = {k: [] for k in trees}
     for r in range(args.rounds):

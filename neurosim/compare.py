@@ -63,7 +63,9 @@ def _weights(spec: ModelSpec, retrain: bool, out: str | None, progress: bool, sa
     """The trained network: the spec's shipped weights, or trained now (saved under ``out``)."""
     path = spec.weights_path
     if path and not retrain and os.path.exists(path + ".json"):
-        return load(path), path + ".json", False
+        net = load(path)
+        spec.check_weights(net, f"compare {path}.json")  # weights beside a spec are that spec's network
+        return net, path + ".json", False
     if not retrain:
         say(f"no trained weights at {path}.json: training now (`neurosim train {spec.path} --out DIR` makes them)")
     net, _, _ = fit(spec, progress=progress)
@@ -73,9 +75,9 @@ def _weights(spec: ModelSpec, retrain: bool, out: str | None, progress: bool, sa
     return net, saved, True
 
 
-def compare(spec: ModelSpec, *, substrates=None, device: str = "runtime", n_trials: int = 16, seed: int = 0,
-            retrain: bool = False, calibrate: bool = False, out: str | None = None, progress: bool = True,
-            say=print) -> Comparison:
+def compare(spec: ModelSpec, *, substrates=None, device: str = "runtime", target: str = "auto", n_trials: int = 16,
+            seed: int = 0, retrain: bool = False, calibrate: bool = False, out: str | None = None,
+            progress: bool = True, say=print) -> Comparison:
     """Run the model of ``spec`` on each of ``substrates`` (default: every registered one, in registry order)
     over the same ``n_trials`` held-out trials.
 
@@ -83,7 +85,9 @@ def compare(spec: ModelSpec, *, substrates=None, device: str = "runtime", n_tria
     and saved under ``out``). Each substrate prepares the network it runs from the trained one
     (``Substrate.prepare``): the spiking substrate converts it at ``[spiking] lam``, or calibrates lambda on
     separate validation trials when the spec gives none or ``calibrate`` is set. ``say`` receives progress
-    messages.
+    messages. ``device`` and ``target`` go to the substrates that take them; ``target``: Brian2 code generation
+    on the runtime device, "auto" (Cython when a compiler works, else numpy with one warning), "cython" or
+    "numpy".
     """
     known = substrate_registry.names()
     substrates = known if substrates is None else list(substrates)
@@ -111,14 +115,15 @@ def compare(spec: ModelSpec, *, substrates=None, device: str = "runtime", n_tria
         say(f"[{i}/{len(order)}] {name}: running on {n_trials} trials"
             + ("" if "device" not in sub.options else f" (Brian2, {device})") + " ...")
         start = time.perf_counter()
-        run_net, info = sub.prepare(net, task=task, trials=trials, settings=settings, device=device, seed=seed,
+        options = {k: v for k, v in {"device": device, "target": target}.items() if k in sub.options}
+        run_net, info = sub.prepare(net, task=task, trials=trials, settings=settings, options=options, seed=seed,
                                     say=say)
         if "notes" in info:
             cmp.notes[name] = info["notes"]
             say(f"      note: {info['notes']}")
         if "calibration" in info:
             cmp.calibration = info["calibration"]
-        cmp.results[name] = simulate(run_net, trials, name, device=device, rng=seed)
+        cmp.results[name] = simulate(run_net, trials, name, rng=seed, **options)
         say(f"      done in {time.perf_counter() - start:.1f} s")
     _score(cmp)
     return cmp

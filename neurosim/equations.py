@@ -40,14 +40,17 @@ PROJECTED_MAX_BYTES = 256 * 2**20
 def drive(W_in: np.ndarray, b: np.ndarray, u: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """I_ext = W_in u + b for every step and trial at once: one (T B, n_in) x (n_in, N) product.
 
-    u (T, B, n_in) time-major (or any (..., n_in)); returns (..., N), written into ``out`` if given.
+    u (T, B, n_in) time-major (or any (..., n_in)); returns (..., N), written into ``out`` if given. Stacked
+    networks of one shape (:mod:`neurosim.ann.stacked`): W_in (S, N, n_in) and b (S, N) with u (S, ..., n_in),
+    one product per network.
     """
-    lead, n_in = u.shape[:-1], u.shape[-1]
-    N = W_in.shape[0]
+    stack = W_in.shape[:-2]  # () for one network, (S,) for a stack
+    lead, n_in = u.shape[len(stack):-1], u.shape[-1]
+    N = W_in.shape[-2]
     if out is None:
-        out = np.empty((*lead, N), dtype=np.result_type(u, W_in))
-    np.matmul(u.reshape(-1, n_in), W_in.T, out=out.reshape(-1, N))  # (T B, N)
-    out += b
+        out = np.empty((*stack, *lead, N), dtype=np.result_type(u, W_in))
+    np.matmul(u.reshape(*stack, -1, n_in), np.swapaxes(W_in, -1, -2), out=out.reshape(*stack, -1, N))  # (.., TB, N)
+    out += b.reshape(*stack, *(1,) * len(lead), N)
     return out
 
 

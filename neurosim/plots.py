@@ -65,14 +65,24 @@ def outputs_vs_targets(trials, outputs, *, n_trials: int = 3, axes=None, labels=
 
 
 def save(ax_or_axes, path: str) -> str:
-    """Save the figure holding the Axes, close it, and return the path."""
+    """Save the figure holding the Axes, close it, and return the path.
+
+    The image is written under a temporary name and renamed (:func:`neurosim._files.atomic`): never half a PNG.
+    """
+    import os
+
     import matplotlib.pyplot as plt
+
+    from ._files import atomic
 
     ax = np.ravel(ax_or_axes)[0]
     fig = ax.figure
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with atomic(path) as tmp:
+            fig.savefig(tmp, dpi=110, format=os.path.splitext(os.fspath(path))[1].lstrip(".") or "png")
+    finally:
+        plt.close(fig)
     return path
 
 

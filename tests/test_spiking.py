@@ -87,7 +87,7 @@ def test_reset_above_threshold_is_an_error():
 
 
 @pytest.mark.parametrize("activation, words", [("relu", "unreliable"), ("softplus", "55 of 100"),
-                                               ("tanh", "negative")])
+                                               ("linear", "negative")])
 def test_unreliable_activations_warn(activation, words):
     with pytest.warns(ConversionWarning, match=f"{activation}.*{words}"):
         to_spiking(small_net(activation=activation, dale=None))

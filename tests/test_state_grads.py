@@ -28,8 +28,8 @@ def test_rate_network_matches_finite_differences_in_an_added_state_perturbation(
         for t, i in [(0, 0), (3, 2), (6, 4), (2, 1)]:
             n = np.zeros((1, 7, 5))
             n[0, t, i] = eps
-            lp = ns.ann.loss_and_grads(net, one, noise=n)[0]
-            lm = ns.ann.loss_and_grads(net, one, noise=-n)[0]
+            lp = ns.ann.loss_and_grads(net, one, noise_increments=n)[0]
+            lm = ns.ann.loss_and_grads(net, one, noise_increments=-n)[0]
             assert V[b, t, i] == pytest.approx((lp - lm) / (2 * eps), rel=1e-6, abs=1e-9)
 
 

@@ -14,5 +14,5 @@ register_cell("gru", gru)
 
 from . import interchange  # noqa: E402
 
-__all__ = ["forward", "loss_and_grads", "noise_increments", "state_gradients", "losses", "register_cell", "GatedNetwork",
-           "interchange"]
+__all__ = ["forward", "loss_and_grads", "noise_increments", "state_gradients", "losses", "register_cell",
+           "GatedNetwork", "interchange"]

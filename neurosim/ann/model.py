@@ -32,7 +32,7 @@ def _cell(net):
 
 
 def _inputs(net, inputs, name="inputs") -> np.ndarray:
-    u = check_finite(as_array(inputs, name, ndim=3), name)
+    u = check_finite(as_array(inputs, name, ndim=3, min_size=True), name)
     check_shape(u, (None, None, net.n_in), name,
                 f"the network has n_in = {net.n_in} inputs; build it with n_in = task.n_in")
     return np.ascontiguousarray(u.transpose(1, 0, 2), dtype=net.dtype)  # (T, B, n_in)
@@ -65,9 +65,10 @@ def forward(net, inputs, *, noise_increments=None, rng=None):
     A noisy network (sigma > 0) takes either ``noise_increments`` (B, T, N) from :func:`noise_increments` or
     an ``rng`` to draw them.
     """
+    cell = _cell(net)
     u = _inputs(net, inputs)
     T, B, _ = u.shape
-    cache = _cell(net).run(net, u, _resolve_noise(net, B, T, noise_increments, rng))
+    cache = cell.run(net, u, _resolve_noise(net, B, T, noise_increments, rng))
     y = equations.readout(net.W_out, net.b_out, cache.S, net.output_activation)  # (T, B, n_out)
     return cache.states.transpose(1, 0, 2), y.transpose(1, 0, 2)
 

@@ -32,7 +32,8 @@ import numpy as np
 
 from ..tasks import Trials
 from . import gru, losses
-from .model import _cell, forward, loss_and_grads, noise_increments as make_noise
+from .. import equations
+from .model import _cell, forward, loss_and_grads
 
 __all__ = ["state_gradients"]
 
@@ -44,29 +45,31 @@ def _with_time_channels(net, T: int):
     return dataclasses.replace(net, **{field: np.concatenate([W, np.zeros((W.shape[0], T), W.dtype)], axis=1)}), field
 
 
-def _readout_share(net, trial: Trials, loss: str, noise) -> np.ndarray:
+def _readout_share(net, trial: Trials, loss: str, increments) -> np.ndarray:
     """dS_t = W_out^T dL/dz_t, (T, H): the loss's gradient reaching each state through the readout at its step."""
-    _, y = forward(net, trial.inputs, noise_increments=noise)  # (1, T, n_out)
+    _, y = forward(net, trial.inputs, noise_increments=increments)  # (1, T, n_out)
     _, dz = losses.get(loss)(y[0], trial.targets[0], trial.mask[0], net.output_activation)  # (T, n_out)
     return dz @ net.W_out  # (T, H)
 
 
-def state_gradients(net, trials: Trials, *, loss: str | None = None, noise=None, rng=None) -> np.ndarray:
+def state_gradients(net, trials: Trials, *, loss: str | None = None, noise_increments=None,
+                    rng=None) -> np.ndarray:
     """``dL_b/dh_t`` for every trial b and step t, (B, T, N): module docstring for the contract and equations.
 
     ``loss`` as in :func:`loss_and_grads` ("mse", or "ce" for a softmax readout by default). A noisy rate network
-    (sigma > 0) takes a noise array (B, T, N) from :func:`neurosim.ann.noise`, or an ``rng``.
+    (sigma > 0) takes ``noise_increments`` (B, T, N) from :func:`neurosim.ann.noise_increments`, or an ``rng``.
     """
     if not isinstance(trials, Trials):
         raise TypeError(f"state_gradients: expected Trials, got {type(trials).__name__}")
     _cell(net)  # a clear TypeError for anything that is not a neurosim network
     loss = loss or ("ce" if net.output_activation == "softmax" else "mse")
     B, T = trials.n_trials, trials.n_steps
+    noise = noise_increments
     if noise is None and getattr(net, "sigma", 0.0):
         if rng is None:
-            raise ValueError(f"{type(net).__name__}.sigma = {net.sigma} > 0: pass rng= (a seed) or noise= so that "
-                             "the noise is explicit and reproducible")
-        noise = make_noise(net, B, T, rng)
+            raise ValueError(f"{type(net).__name__}.sigma = {net.sigma} > 0: pass rng= (a seed) or noise_increments= "
+                             "so that the noise is explicit and reproducible")
+        noise = equations.noise_increments(net, B, T, rng)
     wide, field = _with_time_channels(net, T)
     eye = np.eye(T)[None]  # (1, T, T): channel t is 1 at step t only
     H, n_in = net.n_rec, net.n_in

@@ -91,12 +91,12 @@ def _input(net, u_tm: np.ndarray, mode: str, brian2) -> tuple[str, dict, dict]:
     return f"b_in + {terms}", {"input_ta": ta}, params
 
 
-def run(net, inputs, *, device: str = "runtime", target: str = "cython", coupling: str | None = None,
+def run(net, inputs, *, device: str = "runtime", target: str = "auto", coupling: str | None = None,
         sim_dt=None, noise_mode: str | None = None, noise_increments: np.ndarray | None = None,
         seed: int | None = None, input_mode: str | None = None, cache_dir=None) -> RateRun:
     """Run ``net`` on ``inputs`` (B, T, n_in) as a Brian2 rate network; see the module docstring.
 
-    device: "runtime" or "cpp_standalone"; target: "cython" or "numpy" (runtime only);
+    device: "runtime" or "cpp_standalone"; target: "auto", "cython" or "numpy" (runtime only);
     coupling: "matmul" or "synapses" (None: :func:`neurosim.brian.coupling.default`);
     sim_dt: simulation step, net.dt / k (None: net.dt); noise_mode: None, "matched" (needs
     ``noise_increments``, (B, T, N), from :func:`neurosim.equations.noise_increments`) or "native" (needs

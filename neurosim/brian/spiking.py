@@ -190,11 +190,11 @@ def build(snet, inputs, *, sim_dt: float, membrane_noise: bool, rng) -> Built:
     return Built(network, namespace, neurons, synapses, spikes, traces, T * task_dt + sim_clock_dt)
 
 
-def run(snet, inputs, *, device: str = "runtime", target: str = "cython", sim_dt=None, membrane_noise: bool = True,
+def run(snet, inputs, *, device: str = "runtime", target: str = "auto", sim_dt=None, membrane_noise: bool = True,
         seed: int = 0, rng=0, cache_dir=None) -> SpikingRun:
     """Run ``snet`` on ``inputs`` (B, T, n_in) in Brian2; see the module docstring.
 
-    device: "runtime" or "cpp_standalone"; target: "cython" or "numpy" (runtime only); sim_dt: simulation step
+    device: "runtime" or "cpp_standalone"; target: "auto", "cython" or "numpy" (runtime only); sim_dt: simulation step
     (default ``snet.sim_dt``; must divide snet.dt); membrane_noise: sigma_v on or off; seed: Brian2's
     generator (the noise); rng: the initial membrane potentials. Same seed and rng, same spikes.
     """

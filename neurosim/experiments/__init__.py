@@ -19,3 +19,5 @@ __all__ = ["Check", "Verdict", "Experiment", "register", "names", "get", "verdic
 # each experiment module registers its experiment on import (one line each)
 from . import vanishing_gradients  # noqa: E402,F401
 from . import long_range_memory  # noqa: E402,F401
+from . import transition_to_chaos  # noqa: E402,F401
+from . import overfitting_dropout  # noqa: E402,F401

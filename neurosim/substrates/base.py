@@ -86,7 +86,7 @@ class Substrate:
         """Why a trained model ``net`` cannot be brought to this substrate (:meth:`prepare`), or None."""
         return None if self.accepts(net) else f"it runs {self.accepted}, not a {type(net).__name__}"
 
-    def prepare(self, net, *, task, trials, settings: dict, device: str, seed: int, say) -> tuple[object, dict]:
+    def prepare(self, net, *, task, trials, settings: dict, options: dict, seed: int, say) -> tuple[object, dict]:
         """The network this substrate runs for a trained model ``net`` (``compare``): ``(net, info)``, where
         info may hold "notes" (str) and "calibration". The default runs ``net`` itself."""
         self.check(net)

@@ -11,7 +11,7 @@ from .base import Result, Substrate
 class Rate(Substrate):
     name = "rate"
     description = "the same weights as a continuous-time rate network in Brian2 (method='euler')"
-    options = {"device": "runtime", "target": "cython", "coupling": None, "sim_dt": None, "cache_dir": None,
+    options = {"device": "runtime", "target": "auto", "coupling": None, "sim_dt": None, "cache_dir": None,
                "input_mode": None}
     noise = ("'matched' feeds the ANN's own increments (equations.noise_increments), so the two agree to "
              "round-off; 'native' uses Brian2's xi seeded from rng; None runs without noise")
@@ -33,7 +33,7 @@ class Rate(Substrate):
         return (f"an {getattr(net, 'cell', type(net).__name__).upper()} network has no Brian2 counterpart: gated "
                 "cells are not rate neurons, so only the artificial RNN runs")
 
-    def run(self, net, trials, *, noise_mode, rng, device="runtime", target="cython", coupling=None, sim_dt=None,
+    def run(self, net, trials, *, noise_mode, rng, device="runtime", target="auto", coupling=None, sim_dt=None,
             cache_dir=None, input_mode=None) -> Result:
         from ..brian import rate
 

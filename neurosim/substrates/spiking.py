@@ -12,7 +12,7 @@ from .base import Result, Substrate
 class Spiking(Substrate):
     name = "spiking"
     description = "a leaky integrate-and-fire network in Brian2 (Kim, Li & Sejnowski 2019's conversion)"
-    options = {"device": "runtime", "target": "cython", "sim_dt": None, "cache_dir": None}
+    options = {"device": "runtime", "target": "auto", "sim_dt": None, "cache_dir": None}
     noise = ("membrane noise (sigma_v) from Brian2's generator seeded from rng for 'matched' and 'native' alike; "
              "None turns it off")
     accepted = "a SpikingNetwork"
@@ -38,9 +38,10 @@ class Spiking(Substrate):
         return (f"an {getattr(net, 'cell', type(net).__name__).upper()} network has no Brian2 counterpart: gated "
                 "cells are not rate neurons, so only the artificial RNN runs")
 
-    def prepare(self, net, *, task, trials, settings: dict, device: str, seed: int, say):
+    def prepare(self, net, *, task, trials, settings: dict, options: dict, seed: int, say):
         """A RateNetwork becomes LIF neurons: at ``settings["lam"]``, else at a lambda calibrated on validation
-        trials distinct from ``trials`` (``settings``: the spec's [spiking] table). The conversion's caveats
+        trials distinct from ``trials`` (``settings``: the spec's [spiking] table; ``options``: the substrate's
+        options for the calibration runs, e.g. device and target). The conversion's caveats
         (ConversionWarning) become the "notes" of the report."""
         from ..calibration import calibrate_lambda
         from ..spiking import ConversionWarning, to_spiking
@@ -55,7 +56,7 @@ class Spiking(Substrate):
                 n_cal = settings.get("calibration_trials", 32)
                 grid = settings.get("lambdas")
                 say(f"      calibrating lambda on {n_cal} validation trials ...")
-                info["calibration"] = calibrate_lambda(net, task, n_trials=n_cal, device=device, rng=seed + 1,
+                info["calibration"] = calibrate_lambda(net, task, n_trials=n_cal, rng=seed + 1, **options,
                                                        **({} if grid is None else {"lambdas": grid}), **kw)
                 kw["lam"] = info["calibration"].lam
                 say(f"      lambda = {kw['lam']:g} Hz")
@@ -67,7 +68,7 @@ class Spiking(Substrate):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         return snet, info
 
-    def run(self, net, trials, *, noise_mode, rng, device="runtime", target="cython", sim_dt=None,
+    def run(self, net, trials, *, noise_mode, rng, device="runtime", target="auto", sim_dt=None,
             cache_dir=None) -> Result:
         """states: x (current form) or r / lam (rate form); outputs: g(W_out r / lam + b_out) from the filtered
         spike trains r. extras: ``spike_times`` and ``spike_indices`` (one array per trial: seconds and units
