@@ -23,8 +23,10 @@ and, one matrix product each over all steps: dW_ih = sum_t [da_r; da_z; da_n] x_
 [dW_hh, db_hh] = sum_t [da_r; da_z; dm_n] [h_{t-1}; 1]^T.
 
 Speed: as in :mod:`neurosim.ann.lstm`: columns, so each gate is a contiguous (H, B) block; per step one
-(3H, H + 1) x (H + 1, B) product (the ones row of [h; 1] adds b_hh) and elementwise calls into preallocated
-buffers; sigmoid as 0.5 + 0.5 tanh(a / 2), the 1/2 folded into the r and z rows of the weights.
+(3H, H + 1 + n_in) x (H + 1 + n_in, B) product of [W_hh, b_hh, W_ih] and [h_{t-1}; 1; x_t] (the r and z rows
+take their input drive inside it, the n rows have zero input columns; row blocks as in :mod:`._gemm`), and
+elementwise calls into preallocated buffers; the local derivatives are computed step by step in the backward
+loop; sigmoid as 0.5 + 0.5 tanh(a / 2), the 1/2 folded into the r and z rows of the weights.
 """
 
 from __future__ import annotations

@@ -20,11 +20,15 @@ and one matrix product over all steps gives every weight gradient: dW = sum_t da
 [dW_ih, dW_hh, db] with db_ih = db_hh = db.
 
 Speed: the column layout (gates stacked along the first axis) makes each gate a contiguous (H, B) block, so
-every elementwise step runs on contiguous memory; each step is one (4H, n_in + H + 1) x (n_in + H + 1, B)
-product and ten elementwise calls writing into preallocated buffers (``out=``); the local derivatives of all
-steps are computed at once before the backward loop. The sigmoid is 0.5 + 0.5 tanh(a / 2), so one tanh call
-covers all four gates (the 1/2 is folded into W's sigmoid rows, exactly: scaling by a power of two does not
-round). Everything stays in the network's dtype.
+every elementwise step runs on contiguous memory. Internally the gates are ordered o, i, f, g (PyTorch's order
+at the boundary), so that the three sigmoid gates are one block and [i; f] * [g; c_{t-1}] is one call: the
+cache keeps Z_t = [o; i; f; g; c_{t-1}] per step. Each forward step is one (4H, n_in + H + 1) x (n_in + H + 1, B)
+product (in row blocks that fit OpenBLAS's small-matrix kernels, :mod:`._gemm`) and seven elementwise calls;
+each backward step computes its local derivatives from Z_t while it is in cache (no pass over all steps'
+memory) and one (H, 4H) x (4H, B) product. The sigmoid is 0.5 + 0.5 tanh(a / 2), so one tanh call covers all
+four gates (the 1/2 is folded into W's sigmoid rows, exactly: scaling by a power of two does not round). The
+columns [x_t; h_{t-1}; 1] and the gate gradients are laid out (rows, T, B), so that the weight gradient is one
+product without transposing copies. Everything stays in the network's dtype.
 """
 
 from __future__ import annotations
