@@ -290,16 +290,21 @@ def main(argv=None) -> None:
 
     load = os.getloadavg()
     ours, theirs = {}, {}  # (cell, H, dtype) -> seconds, one per round
-    for _ in range(args.rounds):
-        ns_out = _run_worker("neurosim", args)
-        threads = ns_out["threads"]
-        th_out = _run_worker("torch", args, ["--torch-threads", str(threads)])
+    threads = args.threads or None  # else numpy's BLAS default, read by the first neurosim worker
+    for k in range(args.rounds):  # odd rounds run torch first: neither side always meets the same load
+        for side in ("torch", "neurosim") if k % 2 and threads else ("neurosim", "torch"):
+            if side == "neurosim":
+                ns_out = _run_worker("neurosim", args)
+                threads = threads or ns_out["threads"]
+            else:
+                th_out = _run_worker("torch", args, ["--torch-threads", str(threads)])
         for out, times in ((ns_out, ours), (th_out, theirs)):
             for r in out["results"]:
                 times.setdefault((r["cell"], r["H"], r["dtype"]), []).append(r["seconds"])
     print(f"BPTT training step (forward + backward + Adam), batch {B}, T = {T}, n_in = n_out = {N_IN}, "
-          f"{args.clock} time, median of {args.reps} steps" + (f", median over {args.rounds} rounds" if args.rounds > 1 else ""))
-    print(f"numpy {ns_out['numpy']}, BLAS {ns_out['blas']}: {threads} threads; neurosim's Adam: {ns_out['adam']}")
+          f"{args.clock} time, median of {args.reps} steps"
+          + (f", median over {args.rounds} rounds (alternating which side runs first)" if args.rounds > 1 else ""))
+    print(f"numpy {ns_out['numpy']}, BLAS {ns_out['blas']}: {ns_out['threads']} threads; neurosim's Adam: {ns_out['adam']}")
     print(f"torch {th_out['torch']} ({th_out['backend']}): {th_out['threads']} threads")
     print("numpy matmul peak (best 2048^3 product): "
           + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in ns_out["peaks"].items()))

@@ -80,7 +80,8 @@ def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
     G = _buffers.empty((T, 3 * H, B), dtype)
     n = _buffers.empty((T, H, B), dtype)
     # the per-step views, made once
-    X, h_prev, h_next = list(hx.transpose(1, 0, 2)), list(hx[:H].transpose(1, 0, 2)), list(hx[:H, 1:].transpose(1, 0, 2))
+    X, h_prev = list(hx.transpose(1, 0, 2)), list(hx[:H].transpose(1, 0, 2))
+    h_next = list(hx[:H, 1:].transpose(1, 0, 2))
     rz, r, z, m_n, un, ns = list(G[:, :2 * H]), list(G[:, :H]), list(G[:, H:2 * H]), list(G[:, 2 * H:]), \
         list(u_n.transpose(1, 0, 2)), list(n)
     for t in range(T):

@@ -15,4 +15,4 @@ from .stacked import train_stacked
 
 __all__ = ["train", "train_stacked", "BPTT", "History", "NonFinite", "Adam", "SGD", "make_optimizer",
            "clip_by_global_norm",
-           "loop", "optimizers", "bptt"]
+           "loop", "optimizers", "bptt", "stacked"]
