@@ -108,9 +108,8 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
     dtype = dS.dtype
     G, hx = cache.G, cache.hx
     dh_readout = _buffers.copy(dS.transpose(0, 2, 1))  # (T, H, B)
-    # [da_r; da_z; dm_n] and da_n go to column t of (rows, T, B) buffers: the matrices of the weight products
-    dM = _buffers.empty((3 * H, T, B), dtype)
-    da_n = _buffers.empty((H, T, B), dtype)
+    dM = _buffers.empty((T, 3 * H, B), dtype)  # [da_r; da_z; dm_n], contiguous per step
+    da_n = _buffers.empty((T, H, B), dtype)
     W_hhT = _buffers.copy(net.W_hh.T)  # (H, 3H)
     rows = _gemm.blocks(H, 3 * H * B)
     W_blocks = [W_hhT[r] for r in rows]
@@ -119,9 +118,9 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
     carry = np.zeros((H, B), dtype)  # dL/dh_t through step t+1
     rz, r, z, m_n, ns = list(G[:, :2 * H]), list(G[:, :H]), list(G[:, H:2 * H]), list(G[:, 2 * H:]), list(cache.n)
     h_prev, dhr = list(hx[:H].transpose(1, 0, 2)), list(dh_readout)
-    dM3 = dM.reshape(3, H, T, B)
-    da_r, da_z, dm_n = (list(dM3[k].transpose(1, 0, 2)) for k in range(3))
-    dMt, dan = list(dM.transpose(1, 0, 2)), list(da_n.transpose(1, 0, 2))
+    dM3 = dM.reshape(T, 3, H, B)
+    da_r, da_z, dm_n = (list(dM3[:, k]) for k in range(3))
+    dMt, dan = list(dM), list(da_n)
     for t in range(T - 1, -1, -1):
         np.add(dhr[t], carry, out=dh)  # dL/dh_t
         np.subtract(1.0, rz[t], out=one_minus)  # 1 - r, 1 - z
@@ -140,8 +139,10 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
         np.multiply(dh, z[t], out=tmp)
         carry += tmp  # h_t = ... + z h_{t-1}
     # weight gradients: one product each over all steps, (rows, T B) x (T B, cols)
-    dW = dM.reshape(3 * H, T * B) @ hx[:, :T].reshape(-1, T * B).T  # (3H, H + 1 + n_in)
-    dn = da_n.reshape(H, T * B)
+    # transposing copies make them (rows, T B) matrices (cheaper than per-step writes with a stride of T B)
+    dM_cols = _buffers.copy(dM.transpose(1, 0, 2)).reshape(3 * H, T * B)
+    dW = dM_cols @ hx[:, :T].reshape(-1, T * B).T  # (3H, H + 1 + n_in)
+    dn = _buffers.copy(da_n.transpose(1, 0, 2)).reshape(H, T * B)
     W_ih = np.empty_like(net.W_ih)
     W_ih[:2 * H] = dW[:2 * H, H + 1:]  # da_r, da_z against x_t
     np.matmul(dn, cache.inputs.reshape(T * B, -1), out=W_ih[2 * H:])  # da_n against x_t
