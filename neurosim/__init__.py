@@ -6,12 +6,13 @@ Importing neurosim does not import brian2: only the Brian2 substrates do, when t
 
 __version__ = "0.1.0"
 
-from . import ann, learning, tasks  # noqa: E402
+from . import ann, equations, learning, substrates, tasks  # noqa: E402
 from .ann import GatedNetwork  # noqa: E402  (LSTM and GRU)
 from .network import RateNetwork, load  # noqa: E402
 from .simulate import Result, simulate  # noqa: E402
 from .spiking import SpikingNetwork, to_spiking  # noqa: E402
 from .learning import History, train  # noqa: E402
 
-__all__ = ["__version__", "tasks", "ann", "learning", "RateNetwork", "GatedNetwork", "SpikingNetwork", "load", "train",
+__all__ = ["__version__", "tasks", "ann", "learning", "equations", "substrates", "RateNetwork", "GatedNetwork",
+           "SpikingNetwork", "load", "train",
            "History", "simulate", "Result", "to_spiking"]

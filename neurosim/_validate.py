@@ -61,16 +61,36 @@ def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool 
     return int(value) if integer else float(value)
 
 
-def as_array(value, name: str, *, ndim: int | None = None, dtype=None) -> np.ndarray:
-    """Convert to a numeric ndarray, rejecting objects, strings and wrong dimensionality."""
+def as_array(value, name: str, *, ndim: int | None = None, dtype=None, copy: bool = False,
+             min_size: bool = False) -> np.ndarray:
+    """Convert to a real numeric ndarray, rejecting objects, strings, complex numbers, float16 and a wrong
+    dimensionality.
+
+    Complex values are refused before any conversion (numpy would drop the imaginary part with only a warning);
+    float16 is refused because neither BPTT nor Brian2 computes in it. ``copy=True`` always returns a new array,
+    so that a frozen object never shares memory with the caller's. ``min_size=True`` also refuses an array with
+    a zero-length axis (an empty batch, zero steps, zero units), before numpy or Brian2 meets it.
+    """
+    if value is None:
+        raise TypeError(f"{name}: expected a numeric array, got None")
     try:
-        arr = np.asarray(value, dtype=dtype)
+        raw = value if isinstance(value, np.ndarray) else np.asarray(value)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name}: expected a numeric array, got {type(value).__name__} ({err})") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if raw.dtype.kind == "c":
+        raise TypeError(f"{name}: expected real numbers, got the complex dtype {raw.dtype}; neurosim's networks "
+                        "and trials are real-valued: pass value.real if the imaginary part is zero")
+    if raw.dtype.kind == "f" and raw.dtype.itemsize not in (4, 8):
+        raise TypeError(f"{name}: expected float32 or float64, got {raw.dtype}; convert with .astype(np.float32) "
+                        "or .astype(np.float64)")
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a numeric array, got dtype {raw.dtype}")
+    arr = np.array(raw, dtype=dtype, copy=True) if copy else np.asarray(raw, dtype=dtype)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name}: expected a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
+    if min_size and 0 in arr.shape:
+        raise ValueError(f"{name}: expected at least one entry along every axis, got shape {arr.shape}; "
+                         "an empty batch, zero time steps or zero units cannot be run")
     return arr
 
 

@@ -50,7 +50,7 @@ class Calibration:
 
 def calibrate_lambda(net, data: Task | Trials, lambdas=DEFAULT_LAMBDAS, *, n_trials: int = 100,
                      task: Task | None = None, metric: str | None = None, refine: int = 0,
-                     device: str = "runtime", target: str = "cython", sim_dt=None, cache_dir=None, rng=0,
+                     device: str = "runtime", target: str = "auto", sim_dt=None, cache_dir=None, rng=0,
                      **spiking) -> Calibration:
     """Find the ``lam`` (Hz) that maximises the spiking network's task score on validation trials.
 

@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import substrates as substrate_registry
 from . import tasks
 from ._validate import check_positive
 from .analysis.trajectories import cca_similarity, pca_basis, procrustes_similarity
-from .network import RateNetwork, load
-from .simulate import Result, simulate
-from .spiking import ConversionWarning, to_spiking
+from .network import load
+from .simulate import simulate
 from .spec import ModelSpec, fit
 
-__all__ = ["compare", "Comparison", "SUBSTRATES"]
-
-SUBSTRATES = ("ann", "rate", "spiking")
+__all__ = ["compare", "Comparison"]
 
 
 @dataclass
@@ -66,7 +63,9 @@ def _weights(spec: ModelSpec, retrain: bool, out: str | None, progress: bool, sa
     """The trained network: the spec's shipped weights, or trained now (saved under ``out``)."""
     path = spec.weights_path
     if path and not retrain and os.path.exists(path + ".json"):
-        return load(path), path + ".json", False
+        net = load(path)
+        spec.check_weights(net, f"compare {path}.json")  # weights beside a spec are that spec's network
+        return net, path + ".json", False
     if not retrain:
         say(f"no trained weights at {path}.json: training now (`neurosim train {spec.path} --out DIR` makes them)")
     net, _, _ = fit(spec, progress=progress)
@@ -76,79 +75,58 @@ def _weights(spec: ModelSpec, retrain: bool, out: str | None, progress: bool, sa
     return net, saved, True
 
 
-def _applies(substrate: str, net) -> str | None:
-    """Why ``substrate`` cannot run ``net``, or None if it can."""
-    if substrate in ("rate", "spiking") and not isinstance(net, RateNetwork):
-        return (f"an {net.cell.upper()} network has no Brian2 counterpart: gated cells are not rate neurons, so "
-                "only the artificial RNN runs")
-    return None
-
-
-def compare(spec: ModelSpec, *, substrates=SUBSTRATES, device: str = "runtime", n_trials: int = 16,
+def compare(spec: ModelSpec, *, substrates=None, device: str = "runtime", target: str = "auto", n_trials: int = 16,
             seed: int = 0, retrain: bool = False, calibrate: bool = False, out: str | None = None,
             progress: bool = True, say=print) -> Comparison:
-    """Run the model of ``spec`` on each of ``substrates`` over the same ``n_trials`` held-out trials.
+    """Run the model of ``spec`` on each of ``substrates`` (default: every registered one, in registry order)
+    over the same ``n_trials`` held-out trials.
 
     The spec's shipped weights are used unless they are missing or ``retrain`` is set (then the model is trained
-    and saved under ``out``). The spiking network uses ``[spiking] lam`` unless it is missing or ``calibrate``
-    is set (then lambda is calibrated on separate validation trials). ``say`` receives progress messages.
+    and saved under ``out``). Each substrate prepares the network it runs from the trained one
+    (``Substrate.prepare``): the spiking substrate converts it at ``[spiking] lam``, or calibrates lambda on
+    separate validation trials when the spec gives none or ``calibrate`` is set. ``say`` receives progress
+    messages. ``device`` and ``target`` go to the substrates that take them; ``target``: Brian2 code generation
+    on the runtime device, "auto" (Cython when a compiler works, else numpy with one warning), "cython" or
+    "numpy".
     """
-    unknown = [s for s in substrates if s not in SUBSTRATES]
+    known = substrate_registry.names()
+    substrates = known if substrates is None else list(substrates)
+    unknown = [s for s in substrates if s not in known]
     if unknown or not substrates:
-        raise ValueError(f"compare substrates: expected a non-empty subset of {list(SUBSTRATES)}, got "
-                         f"{list(substrates)}")
+        raise ValueError(f"compare substrates: expected a non-empty subset of {known}, got {list(substrates)}")
     n_trials = check_positive(n_trials, "compare trials", integer=True)
     seed = check_positive(seed, "compare seed", integer=True, allow_zero=True)
     spiking_kw, calib_kw = spec.spiking_settings()
     if calibrate:
         spiking_kw.pop("lam", None)
+    settings = {**spiking_kw, **calib_kw}
     task = spec.make_task()
     net, weights, trained = _weights(spec, retrain, out, progress, say)
     trials = task.sample(n_trials, rng=seed + 10_000)  # held out: training never draws this seed
     cmp = Comparison(spec, task, trials, net, weights=weights, trained=trained)
-    order = [s for s in SUBSTRATES if s in substrates]
+    order = [s for s in known if s in substrates]
     for i, name in enumerate(order, 1):
-        reason = _applies(name, net)
+        sub = substrate_registry.get(name)
+        reason = sub.why_not(net)
         if reason:
             cmp.skipped[name] = reason
             say(f"[{i}/{len(order)}] {name}: skipped ({reason})")
             continue
         say(f"[{i}/{len(order)}] {name}: running on {n_trials} trials"
-            + ("" if name == "ann" else f" (Brian2, {device})") + " ...")
+            + ("" if "device" not in sub.options else f" (Brian2, {device})") + " ...")
         start = time.perf_counter()
-        if name == "spiking":
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ConversionWarning)
-                res = _spiking(cmp, spiking_kw, calib_kw, device, seed, say)
-            for w in caught:  # the conversion's caveats belong in the report, not in a log line
-                if issubclass(w.category, ConversionWarning):
-                    cmp.notes["spiking"] = str(w.message).removeprefix("to_spiking: ")
-                    say(f"      note: {cmp.notes['spiking']}")
-                else:
-                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        else:
-            res = simulate(net, trials, name, device=device, rng=seed)
-        cmp.results[name] = res
+        options = {k: v for k, v in {"device": device, "target": target}.items() if k in sub.options}
+        run_net, info = sub.prepare(net, task=task, trials=trials, settings=settings, options=options, seed=seed,
+                                    say=say)
+        if "notes" in info:
+            cmp.notes[name] = info["notes"]
+            say(f"      note: {info['notes']}")
+        if "calibration" in info:
+            cmp.calibration = info["calibration"]
+        cmp.results[name] = simulate(run_net, trials, name, rng=seed, **options)
         say(f"      done in {time.perf_counter() - start:.1f} s")
     _score(cmp)
     return cmp
-
-
-def _spiking(cmp: Comparison, spiking_kw: dict, calib_kw: dict, device: str, seed: int, say) -> Result:
-    from .calibration import calibrate_lambda
-
-    kw = dict(spiking_kw)
-    if "lam" not in kw:  # calibrate on validation trials distinct from the comparison's
-        n_cal = calib_kw.get("calibration_trials", 32)
-        grid = calib_kw.get("lambdas", None)
-        extra = {} if grid is None else {"lambdas": grid}
-        say(f"      calibrating lambda on {n_cal} validation trials ...")
-        cmp.calibration = calibrate_lambda(cmp.net, cmp.task, n_trials=n_cal, device=device, rng=seed + 1, **extra,
-                                           **kw)
-        kw["lam"] = cmp.calibration.lam
-        say(f"      lambda = {kw['lam']:g} Hz")
-    snet = to_spiking(cmp.net, **kw)
-    return simulate(snet, cmp.trials, "spiking", device=device, rng=seed)
 
 
 def _score(cmp: Comparison) -> None:

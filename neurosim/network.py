@@ -27,10 +27,11 @@ from typing import ClassVar
 import numpy as np
 
 from . import activations
+from ._files import atomic, write_text
 from ._validate import (as_array, as_rng, as_seconds, check_binary, check_choice, check_finite, check_positive,
                         check_shape)
 
-__all__ = ["RateNetwork", "load", "register_model"]
+__all__ = ["RateNetwork", "load", "register_model", "check_connectivity"]
 
 FORMAT_VERSION = 1
 _MODEL_CLASSES: dict[str, type] = {}
@@ -69,7 +70,7 @@ class Saveable:
         """
         from . import __version__
 
-        base = _base_path(path)
+        base = _base_path(path, saving=True)
         os.makedirs(os.path.dirname(os.path.abspath(base)), exist_ok=True)
         arrays = {k: np.asarray(getattr(self, k)) for k in self._arrays if getattr(self, k) is not None}
         config = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self._arrays}
@@ -85,16 +86,23 @@ class Saveable:
         }
         buf = io.BytesIO()
         np.savez(buf, **arrays)
-        with open(base + ".npz", "wb") as fh:
+        with atomic(base + ".npz") as tmp, open(tmp, "wb") as fh:  # whole files or none: see neurosim._files
             fh.write(buf.getvalue())
-        with open(base + ".json", "w") as fh:
-            json.dump(meta, fh, indent=2)
-            fh.write("\n")
+        write_text(base + ".json", json.dumps(meta, indent=2) + "\n")  # last: its checksums vouch for the .npz
         return base + ".json", base + ".npz"
 
 
-def _base_path(path) -> str:
+def _base_path(path, saving: bool = False) -> str:
+    """PATH without .json/.npz; a directory ("DIR/", or an existing DIR when loading) means DIR/model."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{'save' if saving else 'load'} path: expected a file path (str), got "
+                        f"{type(path).__name__} {path!r}")
     path = os.fspath(path)
+    if not path:
+        raise ValueError(f"{'save' if saving else 'load'} path: expected a file path, got an empty string")
+    if path.endswith(("/", os.sep)) or (not saving and os.path.isdir(path)
+                                        and not os.path.isfile(path + ".json")):
+        return os.path.join(path, "model")  # the layout `neurosim train --out DIR` writes
     for ext in (".json", ".npz"):
         if path.endswith(ext):
             return path[: -len(ext)]
@@ -106,9 +114,10 @@ def load(path):
     base = _base_path(path)
     jpath, npath = base + ".json", base + ".npz"
     for p in (jpath, npath):
-        if not os.path.exists(p):
+        if not os.path.isfile(p):
+            what = "is a directory, not a file" if os.path.isdir(p) else "does not exist"
             raise FileNotFoundError(
-                f"load: {p} does not exist; a saved model is a pair PATH.json + PATH.npz written by net.save(PATH) "
+                f"load: {p} {what}; a saved model is a pair PATH.json + PATH.npz written by net.save(PATH) "
                 "(train one with `neurosim train SPEC.toml`)")
     try:
         with open(jpath) as fh:
@@ -126,12 +135,16 @@ def load(path):
     if cls is None:
         raise ValueError(f"load: {jpath}: unknown model class {meta.get('class')!r}; "
                          f"known: {sorted(_MODEL_CLASSES)}")
+    config, expected = meta.get("config"), meta.get("arrays")
+    if not isinstance(config, dict) or not isinstance(expected, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("sha256"), str) for v in expected.values()):
+        raise ValueError(f"load: {jpath}: expected the tables 'config' and 'arrays' (each array with its "
+                         "'sha256'), as net.save writes them; the file is damaged or was edited by hand")
     try:
         with np.load(npath, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
         raise ValueError(f"load: {npath} cannot be read ({err}); the file is truncated or corrupted") from None
-    expected = meta.get("arrays", {})
     if set(arrays) != set(expected):
         raise ValueError(f"load: {npath}: expected arrays {sorted(expected)}, found {sorted(arrays)}")
     for k, v in arrays.items():
@@ -139,7 +152,45 @@ def load(path):
         if digest != expected[k]["sha256"]:
             raise ValueError(f"load: {npath}: array {k!r} does not match its checksum in {jpath}; "
                              "the files are corrupted or come from different saves")
-    return cls(**meta["config"], **arrays)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(config) - fields)
+    missing = sorted(f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
+                     and f.default_factory is dataclasses.MISSING and f.name not in config and f.name not in arrays)
+    if unknown or missing or set(config) & set(arrays):
+        raise ValueError(f"load: {jpath}: the config does not describe a {cls.__name__} (unknown fields "
+                         f"{unknown}, missing fields {missing}); the file is damaged or from another version")
+    try:
+        return cls(**config, **arrays)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"load: {jpath}: the saved model is not valid: {err}") from None
+
+
+def check_connectivity(name: str, W_rec: np.ndarray, dale, mask, dtype=np.float64):
+    """Check Dale's law and a connectivity mask against ``W_rec`` (N, N); return ``(dale, mask)`` as new arrays.
+
+    ``dale`` (N,): +1 (excitatory) or -1 (inhibitory) per unit, the sign of its outgoing weights (the columns of
+    W_rec); ``mask`` (N, N): 0/1, and W_rec must be 0 where it is 0. Either may be None. The one rule for every
+    network that carries them (:class:`RateNetwork`, :class:`neurosim.spiking.SpikingNetwork`).
+    """
+    N = W_rec.shape[0]
+    if mask is not None:
+        mask = check_shape(as_array(mask, f"{name}.mask", dtype=dtype, copy=True), (N, N), f"{name}.mask")
+        check_binary(check_finite(mask, f"{name}.mask"), f"{name}.mask")
+        if np.any(W_rec[mask == 0] != 0):
+            i, j = np.argwhere((mask == 0) & (W_rec != 0))[0]
+            raise ValueError(f"{name}.W_rec: nonzero weights where mask is 0 (first: W_rec[{i}, {j}] = "
+                             f"{W_rec[i, j]}); apply the mask (W_rec * mask) or call net.constrain()")
+    if dale is not None:
+        dale = check_shape(as_array(dale, f"{name}.dale", dtype=dtype, copy=True), (N,), f"{name}.dale")
+        if not np.all(np.abs(dale) == 1):
+            raise ValueError(f"{name}.dale: expected +1 (excitatory) or -1 (inhibitory) per unit, got "
+                             f"{np.unique(dale[np.abs(dale) != 1])[:5].tolist()}")
+        if np.any(W_rec * dale[None, :] < 0):
+            i, j = np.argwhere(W_rec * dale[None, :] < 0)[0]
+            raise ValueError(f"{name}.W_rec: weights violate Dale's law (column j must have the sign dale[j]; "
+                             f"first: W_rec[{i}, {j}] = {W_rec[i, j]} with dale[{j}] = {dale[j]:+g}); "
+                             "call net.constrain() to project them")
+    return dale, mask
 
 
 @register_model
@@ -175,9 +226,10 @@ class RateNetwork(Saveable):
     def __post_init__(self):
         name = type(self).__name__
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 - frozen dataclass
-        W_rec = as_array(self.W_rec, f"{name}.W_rec", ndim=2)
+        W_rec = as_array(self.W_rec, f"{name}.W_rec", ndim=2, min_size=True)
         dtype = W_rec.dtype if W_rec.dtype.kind == "f" else np.float64
-        arr = lambda k: check_finite(as_array(getattr(self, k), f"{name}.{k}", dtype=dtype), f"{name}.{k}")  # noqa
+        arr = lambda k: check_finite(as_array(getattr(self, k), f"{name}.{k}", dtype=dtype, copy=True,  # noqa
+                                              min_size=k != "b_out"), f"{name}.{k}")
         W_rec = arr("W_rec")
         N = W_rec.shape[0]
         check_shape(W_rec, (N, N), f"{name}.W_rec", "W_rec is square (N, N)")
@@ -197,25 +249,9 @@ class RateNetwork(Saveable):
         check_choice(self.output_activation, activations.OUTPUT_ACTIVATIONS, f"{name}.output_activation")
         check_choice(self.form, self.FORMS, f"{name}.form")
         set_("sigma", check_positive(self.sigma, f"{name}.sigma", allow_zero=True))
-        if self.mask is not None:
-            mask = check_shape(as_array(self.mask, f"{name}.mask", dtype=dtype), (N, N), f"{name}.mask")
-            check_binary(mask, f"{name}.mask")
-            if np.any(W_rec[mask == 0] != 0):
-                i, j = np.argwhere((mask == 0) & (W_rec != 0))[0]
-                raise ValueError(f"{name}.W_rec: nonzero weights where mask is 0 (first: W_rec[{i}, {j}] = "
-                                 f"{W_rec[i, j]}); apply the mask (W_rec * mask) or call net.constrain()")
-            set_("mask", mask)
-        if self.dale is not None:
-            dale = check_shape(as_array(self.dale, f"{name}.dale", dtype=dtype), (N,), f"{name}.dale")
-            if not np.all(np.abs(dale) == 1):
-                raise ValueError(f"{name}.dale: expected +1 (excitatory) or -1 (inhibitory) per unit, got "
-                                 f"{np.unique(dale[np.abs(dale) != 1])[:5].tolist()}")
-            if np.any(W_rec * dale[None, :] < 0):
-                i, j = np.argwhere(W_rec * dale[None, :] < 0)[0]
-                raise ValueError(f"{name}.W_rec: weights violate Dale's law (column j must have the sign dale[j]; "
-                                 f"first: W_rec[{i}, {j}] = {W_rec[i, j]} with dale[{j}] = {dale[j]:+g}); "
-                                 "call net.constrain() to project them")
-            set_("dale", dale)
+        dale, mask = check_connectivity(name, W_rec, self.dale, self.mask, dtype)
+        set_("dale", dale)
+        set_("mask", mask)
 
     # -- sizes and derived quantities --------------------------------------------------------------------
     n_in = property(lambda self: self.W_in.shape[1])

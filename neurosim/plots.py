@@ -65,14 +65,24 @@ def outputs_vs_targets(trials, outputs, *, n_trials: int = 3, axes=None, labels=
 
 
 def save(ax_or_axes, path: str) -> str:
-    """Save the figure holding the Axes, close it, and return the path."""
+    """Save the figure holding the Axes, close it, and return the path.
+
+    The image is written under a temporary name and renamed (:func:`neurosim._files.atomic`): never half a PNG.
+    """
+    import os
+
     import matplotlib.pyplot as plt
+
+    from ._files import atomic
 
     ax = np.ravel(ax_or_axes)[0]
     fig = ax.figure
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with atomic(path) as tmp:
+            fig.savefig(tmp, dpi=110, format=os.path.splitext(os.fspath(path))[1].lstrip(".") or "png")
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -177,3 +187,34 @@ def trajectories(projections: dict, *, n_trials: int = 4, scores: dict | None = 
         ax.set_xlabel("PC 1")
     axes[0].set_ylabel("PC 2")
     return axes
+
+
+def sweep_summary(rows, *, x: str, metric: str, hue: str | None = None, ax=None):
+    """``metric`` against ``x`` from a sweep's rows (dicts): the mean over the rows that share ``x`` (and
+    ``hue``), i.e. over seeds, with the standard deviation as a band and the single values as dots."""
+    ax = _axes(ax, figsize=(5, 3.4))
+    groups: dict = {}
+    for row in rows:
+        value = row.get(metric)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            groups.setdefault(row.get(hue) if hue else None, {}).setdefault(row[x], []).append(float(value))
+    xs_all = sorted({k for g in groups.values() for k in g}, key=lambda v: (isinstance(v, str), v))
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in xs_all)
+    position = {v: (v if numeric else i) for i, v in enumerate(xs_all)}
+    for label, by_x in groups.items():
+        xs = sorted(by_x, key=lambda v: position[v])
+        pos = np.array([position[v] for v in xs], dtype=float)
+        mean = np.array([np.mean(by_x[v]) for v in xs])
+        std = np.array([np.std(by_x[v]) for v in xs])
+        n = max(len(by_x[v]) for v in xs)
+        (line,) = ax.plot(pos, mean, "o-", ms=4, lw=1.2, label=None if label is None else f"{hue} = {label}")
+        ax.fill_between(pos, mean - std, mean + std, color=line.get_color(), alpha=0.2, lw=0)
+        for p, v in zip(pos, xs):
+            ax.plot(np.full(len(by_x[v]), p), by_x[v], ".", ms=2.5, color=line.get_color(), alpha=0.6)
+    if not numeric:
+        ax.set_xticks(range(len(xs_all)), [str(v) for v in xs_all])
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"{metric} (mean ± sd over seeds)")
+    if hue and groups:
+        ax.legend(frameon=False, fontsize=8)
+    return ax

@@ -4,12 +4,10 @@ and a plain-text table for the terminal."""
 from __future__ import annotations
 
 import html
-import json
 import os
 
-import numpy as np
-
 from . import plots
+from ._files import write_json, write_text
 
 __all__ = ["table", "write_report", "COLUMNS"]
 
@@ -78,13 +76,14 @@ def _figures(cmp, out: str) -> list[tuple[str, str]]:
 
 
 def write_report(cmp, out: str) -> dict:
-    """Write figures, report.md, report.html and metrics.json into ``out``; returns the metrics dict."""
+    """Write figures, report.md, report.html and metrics.json into ``out``; returns the metrics dict.
+
+    Each file is written under a temporary name and renamed (:mod:`neurosim._files`); the caller marks the
+    directory complete (its manifest) once everything it writes is there."""
     os.makedirs(out, exist_ok=True)
     figs = _figures(cmp, out)
     metrics = cmp.to_dict()
-    with open(os.path.join(out, "metrics.json"), "w") as fh:
-        json.dump(metrics, fh, indent=2, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o))
-        fh.write("\n")
+    write_json(os.path.join(out, "metrics.json"), metrics)
     header, body = _cells(cmp.rows)
     title = f"neurosim compare: {cmp.spec.name} on {cmp.task.name}"
     intro = (f"{cmp.trials.n_trials} held-out trials; weights: {cmp.weights or 'trained in this run'}. "
@@ -98,8 +97,7 @@ def write_report(cmp, out: str) -> dict:
         md += ["", f"**{name}**: {note}."]
     for fname, caption in figs:
         md += ["", f"![{caption}]({fname})", "", f"*{caption}*"]
-    with open(os.path.join(out, "report.md"), "w") as fh:
-        fh.write("\n".join(md) + "\n")
+    write_text(os.path.join(out, "report.md"), "\n".join(md) + "\n")
     esc = html.escape
     rows_html = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in body)
     skipped = "".join(f"<p><b>{esc(n)}</b> did not run: {esc(w)}.</p>" for n, w in cmp.skipped.items())
@@ -113,6 +111,5 @@ def write_report(cmp, out: str) -> dict:
             f"<h1>{esc(title)}</h1><p>{esc(intro)}</p><table><tr>"
             + "".join(f"<th>{esc(h)}</th>" for h in header) + f"</tr>{rows_html}</table>{skipped}{fig_html}"
             "</body></html>\n")
-    with open(os.path.join(out, "report.html"), "w") as fh:
-        fh.write(page)
+    write_text(os.path.join(out, "report.html"), page)
     return metrics

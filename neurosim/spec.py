@@ -174,6 +174,35 @@ class ModelSpec:
                                   "spectral_radius", "input_scale")}
         return RateNetwork.random(task.n_in, net["n_rec"], task.n_out, dt=task.dt, dtype=dtype, rng=seed, **kw)
 
+    def check_weights(self, net, source: str = "weights") -> None:
+        """Refuse weights that are not this spec's network: another class or cell, size, activation, form,
+        readout, time constant, noise, dtype, Dale's law or connectivity, or sizes and step that do not fit
+        the task. ValueError naming every mismatch, both values and the fix (retrain the spec)."""
+        task = self.make_task()
+        want = self.network
+        cell = getattr(net, "cell", None)
+        if not hasattr(net, "n_rec") or cell not in ("rnn", "lstm", "gru"):
+            raise TypeError(f"{source}: expected a RateNetwork or GatedNetwork for spec {self.name!r}, got "
+                            f"{type(net).__name__}")
+        found = {"cell": cell, "n_rec": net.n_rec, "output_activation": net.output_activation,
+                 "dtype": str(net.dtype), "n_in (task)": net.n_in, "n_out (task)": net.n_out, "dt (task)": net.dt}
+        expected = {"cell": want["cell"], "n_rec": want["n_rec"], "output_activation": want["output_activation"],
+                    "dtype": want["dtype"], "n_in (task)": task.n_in, "n_out (task)": task.n_out,
+                    "dt (task)": task.dt}
+        if cell == "rnn" and want["cell"] == "rnn":
+            found.update(activation=net.activation, form=net.form, tau=net.tau, sigma=net.sigma,
+                         dale="yes" if net.dale is not None else "no", mask="yes" if net.mask is not None else "no")
+            expected.update(activation=want["activation"], form=want["form"], tau=float(want["tau"]),
+                            sigma=float(want["sigma"]), dale="yes" if want["dale"] is not None else "no",
+                            mask="yes" if want["p"] < 1 else "no")
+        wrong = [f"{k} {found[k]!r} (spec: {expected[k]!r})" for k in expected
+                 if not (found[k] == expected[k] or isinstance(found[k], float)
+                         and abs(found[k] - expected[k]) <= 1e-12 * abs(expected[k]))]
+        if wrong:
+            raise ValueError(f"{source}: the weights do not match the spec {self.path or self.name}: "
+                             + "; ".join(wrong) + f"; retrain them (neurosim train {self.path or 'SPEC.toml'} "
+                             "--out DIR) or use the spec they were trained from")
+
     def train_kwargs(self) -> dict:
         """Keyword arguments for :func:`neurosim.train` (the data choice is made by the caller)."""
         t = self.training

@@ -44,9 +44,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from . import activations
+from . import activations, equations
 from ._validate import as_array, as_seconds, as_si, check_choice, check_finite, check_shape, substeps
-from .network import RateNetwork, Saveable, register_model
+from .network import RateNetwork, Saveable, check_connectivity, register_model
+from .transforms import tanh_to_sigmoid
 
 __all__ = ["SpikingNetwork", "to_spiking", "lif_rate", "ConversionWarning", "SYNAPSES"]
 
@@ -64,8 +65,6 @@ _UNRELIABLE = {
             "activation='sigmoid'",
     "softplus": "softplus networks convert less reliably than sigmoid ones (55 of 100 succeeded in Kim, Li & "
                 "Sejnowski 2019, against 94 of 100 with sigmoid units); calibrate lam and check the score",
-    "tanh": "tanh units take negative values, which firing rates cannot; conversion to LIF neurons is "
-            "unreliable: prefer activation='sigmoid'",
     "linear": "linear units are unbounded and take negative values, which firing rates cannot; conversion to "
               "LIF neurons is unreliable: prefer activation='sigmoid'",
 }
@@ -149,7 +148,8 @@ class SpikingNetwork(Saveable):
     def __post_init__(self):
         name = type(self).__name__
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 - frozen dataclass
-        arr = lambda k: check_finite(as_array(getattr(self, k), f"{name}.{k}", dtype=np.float64), f"{name}.{k}")  # noqa
+        arr = lambda k: check_finite(as_array(getattr(self, k), f"{name}.{k}", dtype=np.float64, copy=True,  # noqa
+                                              min_size=k != "b_out"), f"{name}.{k}")
         W_rec = check_shape(arr("W_rec"), (None, None), f"{name}.W_rec")
         N = W_rec.shape[0]
         check_shape(W_rec, (N, N), f"{name}.W_rec", "W_rec is square (N, N)")
@@ -160,18 +160,9 @@ class SpikingNetwork(Saveable):
         set_("W_out", W_out)
         set_("b_out", check_shape(arr("b_out"), (W_out.shape[0],), f"{name}.b_out"))
         set_("x0", np.zeros(N) if self.x0 is None else check_shape(arr("x0"), (N,), f"{name}.x0"))
-        for k in ("dale", "mask"):
-            if getattr(self, k) is not None:
-                set_(k, arr(k))
-        if self.dale is not None:
-            check_shape(self.dale, (N,), f"{name}.dale")
-            if np.any(W_rec * self.dale[None, :] < 0):
-                raise ValueError(f"{name}.W_rec: weights violate Dale's law (column j must have the sign "
-                                 "dale[j]); build the spiking network from a constrained rate network")
-        if self.mask is not None:
-            check_shape(self.mask, (N, N), f"{name}.mask")
-            if np.any(W_rec[self.mask == 0] != 0):
-                raise ValueError(f"{name}.W_rec: nonzero weights where mask is 0; apply the mask first")
+        dale, mask = check_connectivity(name, W_rec, self.dale, self.mask)  # the rule RateNetwork applies
+        set_("dale", dale)
+        set_("mask", mask)
 
         lam = self.lam
         if isinstance(lam, bool) or not isinstance(lam, numbers.Real):
@@ -212,8 +203,10 @@ class SpikingNetwork(Saveable):
     n_in = property(lambda self: self.W_in.shape[1])
     n_rec = property(lambda self: self.W_rec.shape[0])
     n_out = property(lambda self: self.W_out.shape[0])
-    W_spk = property(lambda self: self.W_rec / self.lam, doc="recurrent weights per spike rate, W_rec / lam (s)")
-    W_out_spk = property(lambda self: self.W_out / self.lam, doc="readout weights, W_out / lam (s)")
+    W_spk = property(lambda self: equations.spiking_weights(self.W_rec, self.lam),
+                     doc="recurrent weights per spike rate, W_rec / lam (s)")
+    W_out_spk = property(lambda self: equations.spiking_weights(self.W_out, self.lam),
+                         doc="readout weights, W_out / lam (s)")
 
     def replace(self, **changes) -> "SpikingNetwork":
         """A copy with some fields changed (validated again), e.g. ``snet.replace(lam=30.0)``."""
@@ -252,13 +245,17 @@ def to_spiking(net: RateNetwork, *, lam: float = 40.0, synapse: str = "double", 
     refractory period, threshold -40 mV, reset -65 mV, a double-exponential synapse with 2 ms rise time.
     ``lam`` should be calibrated for each network (:func:`neurosim.calibration.calibrate_lambda`).
 
+    A tanh network is first rewritten as the sigmoid network that computes exactly its outputs
+    (:func:`neurosim.transforms.tanh_to_sigmoid`), whose activity in (0, 1) a firing rate can stand for.
     Warns (:class:`ConversionWarning`) when the rate network's activation makes conversion unreliable: relu
-    (Kim et al.: 0 of 100 networks converted), softplus (55 of 100), tanh and linear (negative rates);
+    (Kim et al.: 0 of 100 networks converted), softplus (55 of 100), linear (negative rates);
     ``warn=False`` silences it. Raises ValueError naming the field for a bad parameter.
     """
     if not isinstance(net, RateNetwork):
         raise TypeError(f"to_spiking: expected a neurosim.RateNetwork, got {type(net).__name__}; gated cells "
                         "(LSTM, GRU) have no LIF counterpart")
+    if net.activation == "tanh":  # tanh(a) = 2 sigmoid(2a) - 1: the same network with rates in (0, 1)
+        net = tanh_to_sigmoid(net)
     if warn and net.activation in _UNRELIABLE:
         warnings.warn(f"to_spiking: RateNetwork.activation = {net.activation!r}: {_UNRELIABLE[net.activation]}",
                       ConversionWarning, stacklevel=2)

@@ -79,10 +79,10 @@ def test_alpha_one_rate_form_is_the_elman_rnn():
 def test_matched_noise_enters_as_euler_maruyama():
     net = ns.RateNetwork.random(1, 4, 1, tau=0.1, dt=0.01, activation="linear", g=0.0, sigma=0.3, rng=0)
     u = np.zeros((2, 50, 1))
-    noise = ns.ann.noise(net, 2, 50, rng=7)
+    noise = ns.ann.noise_increments(net, 2, 50, rng=7)
     assert noise.shape == (2, 50, 4)
     np.testing.assert_allclose(noise.std(), np.sqrt(2 * net.alpha) * 0.3, rtol=0.15)
-    states, _ = ns.ann.forward(net, u, noise=noise)
+    states, _ = ns.ann.forward(net, u, noise_increments=noise)
     r = np.zeros((2, 4))
     for t in range(50):  # linear units, no input: r_t = (1 - alpha) r_{t-1} + alpha W_rec r_{t-1} + n_t
         r = (1 - net.alpha) * r + net.alpha * (r @ net.W_rec.T) + noise[:, t]

@@ -109,7 +109,7 @@ def test_bad_training_arguments():
     with pytest.raises(ValueError, match=r"loss 'ce': expected output_activation 'softmax'"):
         ns.ann.loss_and_grads(_net(), _trials(), loss="ce")
     with pytest.raises(TypeError, match=r"rng: expected a non-negative int seed"):
-        ns.ann.noise(_net(sigma=0.1), 2, 5, rng="seed")
+        ns.ann.noise_increments(_net(sigma=0.1), 2, 5, rng="seed")
     with pytest.raises(ValueError, match=r"sigma = 0.1 > 0: pass rng="):
         ns.ann.forward(_net(sigma=0.1), np.zeros((1, 3, 3)))
 

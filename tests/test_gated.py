@@ -210,8 +210,8 @@ def test_gru_has_no_cell_state_and_no_noise():
     with pytest.raises(ValueError, match=r"GatedNetwork\.c0: a GRU has no cell state"):
         net.replace(c0=np.zeros(5))
     with pytest.raises(ValueError, match=r"no recurrent noise"):
-        ns.ann.forward(net, np.zeros((1, 3, 2)), noise=np.zeros((1, 3, 5)))
-    assert ns.ann.noise(net, 1, 3, rng=0) is None
+        ns.ann.forward(net, np.zeros((1, 3, 2)), noise_increments=np.zeros((1, 3, 5)))
+    assert ns.ann.noise_increments(net, 1, 3, rng=0) is None
     with pytest.raises(ValueError, match=r"GatedNetwork\.random init: expected one of"):
         GatedNetwork.random(2, 5, 2, init="xavier")
     with pytest.raises(ValueError, match=r"inputs: expected shape \(any, any, 2\)"):

@@ -17,7 +17,7 @@ import pytest
 import neurosim as ns
 from neurosim.brian import coupling as coupling_mod
 from neurosim.brian import devices
-from neurosim.brian.rate import equations, substeps
+from neurosim.brian.rate import brian_equations, substeps
 
 brian2 = pytest.importorskip("brian2")
 
@@ -86,7 +86,7 @@ def test_equivalence_numpy_target(form, activation, alpha, cache):
     net = random_net(form, activation, alpha, sigma=sigma, rng=3)
     ann, rate = assert_equivalent(net, random_trials(net, n_trials=2, n_steps=200), cache, target="numpy")
     assert rate.metadata["coupling"] == "matmul" and rate.metadata["method"] == "euler"
-    assert rate.metadata["noise"] == ("matched" if sigma else None)
+    assert rate.metadata["noise_mode"] == ("matched" if sigma else None)
 
 
 @pytest.mark.brian2
@@ -267,10 +267,10 @@ def test_first_order_convergence(form, activation, cache):
 
 def test_equations_are_euler_ready_strings():
     net = random_net("current", "relu", 0.1)
-    eqs = equations(net, input_expr="drive_ta(t, i)", noise="native")
+    eqs = brian_equations(net, input_expr="drive_ta(t, i)", noise_mode="native")
     assert "dx/dt = (-x + I_rec + I_ext) / tau + sigma * sqrt(2 / tau) * xi : 1" in eqs
     assert "s = clip(x, 0, inf) : 1" in eqs
-    assert "s : 1" in equations(net, input_expr="0", noise=None, stored_source=True).splitlines()
+    assert "s : 1" in brian_equations(net, input_expr="0", noise_mode=None, stored_source=True).splitlines()
 
 
 def test_block_diagonal_indices():
@@ -296,14 +296,14 @@ def check_ou_statistics(sim_dt_fraction=1, rng=1, **options):
     N, B, T = 50, 20, 4000
     net = linear_net(n=N, alpha=0.1, sigma=sigma, b=b)
     trials = ns.tasks.Trials(np.zeros((B, T, N)), np.zeros((B, T, N)), np.ones((B, T, N)), dt=net.dt)
-    res = ns.simulate(net, trials, "rate", sim_dt=net.dt / k, noise="native", rng=rng, **options)
+    res = ns.simulate(net, trials, "rate", sim_dt=net.dt / k, noise_mode="native", rng=rng, **options)
     x = res.states[:, 500::10, :]
     var = sigma**2 / (1 - net.alpha / k / 2)
     assert abs(x.mean() - b) < 5 * 0.0008
     assert abs(x.var() / var - 1) < 0.0175
     if k == 1:
         assert abs(x.var() / sigma**2 - 1) > 0.03
-    assert res.metadata["noise"] == "native" and res.metadata["seed"] is not None
+    assert res.metadata["noise_mode"] == "native" and res.metadata["seed"] is not None
     return res
 
 
@@ -326,7 +326,7 @@ def test_native_noise_cpp_standalone(cache):
 def test_native_noise_seeded_by_rng(cache):
     net = linear_net(n=3, alpha=0.1, sigma=0.3)
     trials = random_trials(net, n_trials=2, n_steps=200)
-    run = lambda rng: ns.simulate(net, trials, "rate", target="numpy", noise="native", rng=rng,  # noqa: E731
+    run = lambda rng: ns.simulate(net, trials, "rate", target="numpy", noise_mode="native", rng=rng,  # noqa: E731
                                   cache_dir=cache).states
     a, b, c = run(0), run(0), run(1)
     np.testing.assert_array_equal(a, b)
@@ -337,7 +337,7 @@ def test_native_noise_seeded_by_rng(cache):
 def test_noise_none_and_matched(cache):
     net = random_net("rate", "tanh", 0.1, sigma=0.2, rng=2)
     trials = random_trials(net)
-    quiet = ns.simulate(net, trials, "rate", target="numpy", noise=None, cache_dir=cache)
+    quiet = ns.simulate(net, trials, "rate", target="numpy", noise_mode=None, cache_dir=cache)
     clean = ns.simulate(net.replace(sigma=0.0), trials, "ann")
     np.testing.assert_allclose(quiet.outputs, clean.outputs, rtol=0, atol=TOL)
     noisy = ns.simulate(net, trials, "rate", target="numpy", rng=3, cache_dir=cache)
@@ -358,7 +358,7 @@ def test_repeated_calls_identical_and_global_state_clean(cache):
         np.random.seed(1234)
         before = np.random.get_state()[1].copy()
         device = brian2.get_device()
-        runs = [ns.simulate(net, trials, "rate", target=t, noise=n, rng=5, cache_dir=cache)
+        runs = [ns.simulate(net, trials, "rate", target=t, noise_mode=n, rng=5, cache_dir=cache)
                 for t in ("cython", "cython", "numpy") for n in ("matched", "native")]
         for n in range(2):
             np.testing.assert_array_equal(runs[n].states, runs[n + 2].states)  # cython twice: bit-identical
@@ -406,7 +406,8 @@ def test_substeps():
     (dict(substrate="rate", target="c"), ValueError, r"target: expected one of .*cython.*got 'c'"),
     (dict(substrate="rate", coupling="dense"), ValueError, r"coupling: expected one of .*matmul.*got 'dense'"),
     (dict(substrate="rate", sim_dt=0.003), ValueError, r"sim_dt: expected net.dt / k"),
-    (dict(substrate="rate", noise="pink"), ValueError, r"noise: expected .matched., .native. or None, got .pink."),
+    (dict(substrate="rate", noise_mode="pink"), ValueError,
+     r"noise_mode: expected .matched., .native. or None, got .pink."),
     (dict(substrate="ann", sim_dt=0.005), ValueError, r"sim_dt: substrate 'ann' does not take sim_dt"),
     (dict(substrate="ann", device="cpp_standalone"), ValueError, r"substrate 'ann' does not take device"),
     (dict(substrate="rate", input_mode="both"), ValueError, r"input_mode: expected one of"),

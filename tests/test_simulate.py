@@ -1,6 +1,5 @@
 """simulate(): the front door, the substrate registry, Result, and the `neurosim simulate` command."""
 
-import importlib
 import os
 import subprocess
 import sys
@@ -9,7 +8,6 @@ import numpy as np
 import pytest
 
 import neurosim as ns
-simulate_mod = importlib.import_module("neurosim.simulate")  # the module; ns.simulate is the function
 
 
 def small_net(sigma=0.0, **kw):
@@ -31,46 +29,58 @@ def test_ann_substrate_is_the_forward_pass():
     np.testing.assert_array_equal(res.outputs, outputs)
     np.testing.assert_array_equal(res.t, trials.t)
     assert res.substrate == "ann" and res.run_time > 0 and res.build_time == 0
-    assert res.extras == {} and res.metadata["noise"] is None
+    assert res.extras == {} and res.metadata["noise_mode"] is None
 
 
 def test_ann_matched_noise_is_ann_noise_from_rng():
     net = small_net(sigma=0.3)
     trials = small_trials(net)
     res = ns.simulate(net, trials, rng=7)
-    _, expected = ns.ann.forward(net, trials.inputs, noise=ns.ann.noise(net, 3, 30, 7))
+    _, expected = ns.ann.forward(net, trials.inputs, noise_increments=ns.ann.noise_increments(net, 3, 30, 7))
     np.testing.assert_array_equal(res.outputs, expected)
-    quiet = ns.simulate(net, trials, noise=None)
+    quiet = ns.simulate(net, trials, noise_mode=None)
     np.testing.assert_array_equal(quiet.outputs, ns.ann.forward(net.replace(sigma=0.0), trials.inputs)[1])
     assert np.max(np.abs(quiet.outputs - res.outputs)) > 0.01
 
 
-def test_register_substrate_passes_only_named_options(monkeypatch):
-    monkeypatch.setattr(simulate_mod, "_SUBSTRATES", dict(simulate_mod._SUBSTRATES))
-    seen = {}
+class Echo(ns.substrates.Substrate):
+    """A substrate that records what simulate passed it."""
 
-    def echo(net, trials, *, noise, rng, sim_dt=None, special=1):
-        seen.update(noise=noise, sim_dt=sim_dt, special=special, rng=rng)
+    name, options, accepted = "echo", {"sim_dt": None, "special": 1}, "a RateNetwork"
+    seen: dict = {}
+
+    def accepts(self, net):
+        return isinstance(net, ns.RateNetwork)
+
+    def run(self, net, trials, *, noise_mode, rng, sim_dt=None, special=1):
+        self.seen.update(noise_mode=noise_mode, sim_dt=sim_dt, special=special, rng=rng)
         B, T = trials.n_trials, trials.n_steps
         return ns.Result(trials.t, np.zeros((B, T, net.n_rec)), np.zeros((B, T, net.n_out)), "echo", 0.0, 0.0)
 
-    simulate_mod.register_substrate("echo", echo)
-    assert "echo" in simulate_mod.substrates()
+
+def test_a_registered_substrate_gets_its_own_options(monkeypatch):
+    monkeypatch.setattr(ns.substrates, "_REGISTRY", dict(ns.substrates._REGISTRY))
+    echo = ns.substrates.register(Echo())
+    assert "echo" in ns.substrates.names() and ns.substrates.get("echo") is echo
     net = small_net()
     res = ns.simulate(net, small_trials(net), "echo", sim_dt=0.005, special=3, rng=2)
-    assert res.substrate == "echo" and seen["sim_dt"] == 0.005 and seen["special"] == 3
-    assert isinstance(seen["rng"], np.random.Generator)
+    assert res.substrate == "echo" and echo.seen["sim_dt"] == 0.005 and echo.seen["special"] == 3
+    assert isinstance(echo.seen["rng"], np.random.Generator)
+    ns.simulate(net, small_trials(net), "echo", device="runtime")  # another substrate's default: ignored
+    assert echo.seen["special"] == 1  # its own default filled in
     with pytest.raises(ValueError, match=r"simulate device: substrate 'echo' does not take device .*'sim_dt'"):
         ns.simulate(net, small_trials(net), "echo", device="cpp_standalone")
     with pytest.raises(ValueError, match="does not take colour"):
         ns.simulate(net, small_trials(net), "echo", colour="red")
+    with pytest.raises(ValueError, match="renamed noise_mode"):
+        ns.simulate(net, small_trials(net), "echo", noise="native")
 
 
-def test_register_substrate_rejects_bad_entries():
+def test_register_rejects_bad_entries():
+    with pytest.raises(TypeError, match="expected a neurosim.substrates.Substrate"):
+        ns.substrates.register(lambda *a, **k: None)
     with pytest.raises(ValueError, match="non-empty name"):
-        simulate_mod.register_substrate("", lambda *a, **k: None)
-    with pytest.raises(TypeError, match="expected a callable"):
-        simulate_mod.register_substrate("x", 3)
+        ns.substrates.register(ns.substrates.Substrate())
 
 
 @pytest.mark.parametrize("change, exc, pattern", [

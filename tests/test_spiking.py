@@ -87,7 +87,7 @@ def test_reset_above_threshold_is_an_error():
 
 
 @pytest.mark.parametrize("activation, words", [("relu", "unreliable"), ("softplus", "55 of 100"),
-                                               ("tanh", "negative")])
+                                               ("linear", "negative")])
 def test_unreliable_activations_warn(activation, words):
     with pytest.warns(ConversionWarning, match=f"{activation}.*{words}"):
         to_spiking(small_net(activation=activation, dale=None))
@@ -191,8 +191,8 @@ def test_same_seed_same_spikes_and_the_readout_is_the_filtered_trains(cache):
     assert not all(np.array_equal(x, y) for x, y in zip(a.extras["spike_times"], c.extras["spike_times"]))
     # shapes, the readout from the filtered spike trains, and the firing rates from the spikes
     B, T, N = 2, 20, net.n_rec
-    assert a.states.shape == (B, T, N) and a.outputs.shape == (B, T, 2) and a.extras["traces"].shape == (B, T, N)
-    assert np.allclose(a.outputs, a.extras["traces"] @ net.W_out.T / 30.0 + net.b_out)
+    assert a.states.shape == (B, T, N) and a.outputs.shape == (B, T, 2) and a.extras["filtered_rates"].shape == (B, T, N)
+    assert np.allclose(a.outputs, a.extras["filtered_rates"] @ net.W_out.T / 30.0 + net.b_out)
     for trial in range(B):
         counts = np.bincount(a.extras["spike_indices"][trial], minlength=N)
         assert np.allclose(a.extras["firing_rates"][trial], counts / (T * net.dt))
@@ -209,10 +209,10 @@ def test_per_input_drive_matches_the_precomputed_drive(cache, monkeypatch):
     net = net.replace(b=0.3 * np.random.default_rng(1).standard_normal(net.n_rec))
     snet = to_spiking(net, lam=30.0)
     trials = random_trials(net, n_trials=2, n_steps=15)
-    run = lambda: ns.simulate(snet, trials, substrate="spiking", target="numpy", noise=None, cache_dir=cache,  # noqa
+    run = lambda: ns.simulate(snet, trials, substrate="spiking", target="numpy", noise_mode=None, cache_dir=cache,  # noqa
                               rng=2)
     projected = run()
-    monkeypatch.setattr(brian_spiking, "PROJECTED_MAX_BYTES", 0)
+    monkeypatch.setattr(ns.equations, "PROJECTED_MAX_BYTES", 0)
     per_input = run()
     assert sum(len(t) for t in projected.extras["spike_times"]) > 20
     assert all(np.array_equal(a, b) for a, b in zip(projected.extras["spike_indices"],
@@ -231,16 +231,18 @@ def test_dale_signs_and_connectivity_carry_into_the_built_synapses(cache):
     snet = to_spiking(net, lam=30.0)
     B = 3
     with devices.session("runtime", "numpy", cache_dir=cache):
-        built = build(snet, random_trials(net, n_trials=B).inputs, sim_dt=snet.sim_dt, noise=True, rng=0)
+        built = build(snet, random_trials(net, n_trials=B).inputs, sim_dt=snet.sim_dt, membrane_noise=True, rng=0)
         built.network.run(10 * snet.sim_dt * brian2.second, namespace=built.namespace)  # the weights as run
-        pre, post, w = np.asarray(built.synapses.i[:]), np.asarray(built.synapses.j[:]), built.synapses.w[:]
+        pre, post = np.asarray(built.synapses.i[:]), np.asarray(built.synapses.j[:])
+        w = np.asarray(built.synapses.w_[:])  # seconds per spike
     N = net.n_rec
     assert np.array_equal(pre // N, post // N)  # copies never talk to each other
     sign = net.dale[pre % N]
     assert np.all(w[sign > 0] > 0) and np.all(w[sign < 0] < 0)  # E excitatory, I inhibitory
     assert np.sum(sign > 0) > 0 and np.sum(sign < 0) > 0
     assert len(w) == B * np.count_nonzero(net.W_rec)  # masked connections get no synapse
-    assert np.array_equal(w, net.W_rec[post % N, pre % N])  # the synapse j -> i carries W_rec[i, j]
+    assert np.array_equal(w, snet.W_spk[post % N, pre % N])  # the synapse j -> i carries W_rec[i, j] / lam
+    np.testing.assert_allclose(w * snet.lam, net.W_rec[post % N, pre % N], rtol=1e-15)
 
 
 @pytest.mark.brian2
@@ -250,7 +252,7 @@ def test_runtime_and_cpp_standalone_agree_without_noise(cache):
     net = small_net(n_rec=20)
     snet = to_spiking(net, lam=30.0)
     trials = random_trials(net, n_trials=2, n_steps=20)
-    runs = [ns.simulate(snet, trials, substrate="spiking", device=d, noise=None, cache_dir=cache, rng=1)
+    runs = [ns.simulate(snet, trials, substrate="spiking", device=d, noise_mode=None, cache_dir=cache, rng=1)
             for d in ("runtime", "cpp_standalone")]
     for x, y in zip(runs[0].extras["spike_indices"], runs[1].extras["spike_indices"]):
         assert len(x) > 20 and np.array_equal(x, y)

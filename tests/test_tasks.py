@@ -123,12 +123,12 @@ def test_sliced_trials_score_and_params_round_trip(name):
 
 
 def test_sine_prediction_target_is_the_next_clean_value():
-    clean = sample("sine_prediction", noise=0.0)
+    clean = sample("sine_prediction", observation_noise=0.0)
     np.testing.assert_allclose(clean.targets[:, :-1], clean.inputs[:, 1:], atol=1e-12)
-    ahead = sample("sine_prediction", noise=0.0, horizon=0.05)
+    ahead = sample("sine_prediction", observation_noise=0.0, horizon=0.05)
     np.testing.assert_allclose(ahead.targets[:, :-5], ahead.inputs[:, 5:], atol=1e-12)
 
-    task = ns.tasks.make("sine_prediction", noise=0.1)
+    task = ns.tasks.make("sine_prediction", observation_noise=0.1)
     noisy = task.sample(64, rng=3)
     t = (np.arange(noisy.n_steps) + 1) * task.dt  # the next step's time
     s_next = sum(a * np.sin(2 * np.pi * f * t[None, :] + noisy.info["phase"][:, [i]])
@@ -307,7 +307,7 @@ def test_flip_flop_accuracy_counts_signs_on_scored_entries():
 
 
 def test_perceptual_decision_correct_choice_has_the_larger_mean_evidence():
-    task = ns.tasks.make("perceptual_decision", sigma=0.0)
+    task = ns.tasks.make("perceptual_decision", evidence_noise=0.0)
     trials = task.sample(64, rng=10)
     F, S = round(task.fixation / task.dt), round(task.stimulus / task.dt)
     evidence = trials.inputs[:, F:F + S, 1:].mean(axis=1)  # (B, 2)
@@ -333,7 +333,7 @@ def test_perceptual_decision_noise_matches_the_ideal_observer(dt):
     diff = (trials.inputs[:, F:F + S, 1] - trials.inputs[:, F:F + S, 2]).sum(axis=1) * dt
     ideal = np.where(diff > 0, 0, 1) == trials.info["choice"]
     for c in (0.032, 0.128):
-        expected = norm.cdf(c * task.stimulus / (np.sqrt(2 * task.stimulus) * task.sigma))
+        expected = norm.cdf(c * task.stimulus / (np.sqrt(2 * task.stimulus) * task.evidence_noise))
         got = ideal[trials.info["coherence"] == c].mean()
         assert got == pytest.approx(expected, abs=0.035)
 
@@ -394,12 +394,12 @@ def test_durations_shorter_than_a_step_are_refused(name, field):
     ("perceptual_decision", {"delay": -0.1}, r"PerceptualDecision\.delay"),
     ("perceptual_decision", {"coherences": (0.1, 1.5)}, r"PerceptualDecision\.coherences.*1\.5"),
     ("perceptual_decision", {"coherences": ()}, r"PerceptualDecision\.coherences"),
-    ("perceptual_decision", {"sigma": -1.0}, r"PerceptualDecision\.sigma"),
-    ("perceptual_decision", {"sigma": float("nan")}, r"PerceptualDecision\.sigma"),
+    ("perceptual_decision", {"evidence_noise": -1.0}, r"PerceptualDecision\.evidence_noise"),
+    ("perceptual_decision", {"evidence_noise": float("nan")}, r"PerceptualDecision\.evidence_noise"),
     ("flip_flop", {"pulse_rate": 0.0}, r"FlipFlop\.pulse_rate"),
     ("flip_flop", {"pulse_rate": 500.0}, r"FlipFlop\.pulse_rate.*1 / dt"),
     ("sine_prediction", {"amplitudes": (1.0,)}, r"SinePrediction\.amplitudes.*3 values"),
-    ("sine_prediction", {"noise": -0.1}, r"SinePrediction\.noise"),
+    ("sine_prediction", {"observation_noise": -0.1}, r"SinePrediction\.observation_noise"),
     ("sine_prediction", {"washout": 5.0}, r"SinePrediction\.washout.*duration"),
     ("sine_generation", {"frequency_range": (3.0, 1.0)}, r"SineGeneration\.frequency_range"),
     ("sine_generation", {"frequency_range": (0.0, 1.0)}, r"SineGeneration\.frequency_range.*positive"),
@@ -467,3 +467,12 @@ def test_perceptual_decision_score_needs_its_labels():
     bare = ns.tasks.Trials(trials.inputs, trials.targets, trials.mask, trials.dt, info={})
     with pytest.raises(ValueError, match="lacks 'coherence'"):
         task.score(trials.targets, bare)
+
+
+def test_sample_needs_an_explicit_rng_and_a_generator_draws_fresh_trials():
+    task = ns.tasks.make("flip_flop", dt=0.01)
+    with pytest.raises(TypeError, match=r"FlipFlop.sample: pass rng="):
+        task.sample(4)
+    np.testing.assert_array_equal(task.sample(4, rng=1).inputs, task.sample(4, rng=1).inputs)
+    gen = np.random.default_rng(1)
+    assert not np.array_equal(task.sample(4, rng=gen).inputs, task.sample(4, rng=gen).inputs)

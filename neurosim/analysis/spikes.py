@@ -117,7 +117,7 @@ def compare_traces(rate, spiking, axis: int = -2) -> dict:
     """A rate unit's trace beside its spiking counterpart's filtered trace.
 
     rate and spiking: arrays of the same shape with time on ``axis``, e.g. the rate network's f(x) (B, T, N)
-    and the spiking network's r / lam (B, T, N) (``Result.extras["traces"] / lam``). Returns per-trace Pearson
+    and the spiking network's r / lam (B, T, N) (``Result.extras["filtered_rates"] / lam``). Returns per-trace Pearson
     ``correlation`` over time, ``rmse``, and ``nrmse`` (RMSE over the rate trace's standard deviation), each of
     the shape with ``axis`` removed, and their means over all traces.
     """

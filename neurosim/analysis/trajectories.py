@@ -15,7 +15,7 @@ import numpy as np
 
 from .._validate import as_array, check_positive
 
-__all__ = ["PCABasis", "pca_basis", "procrustes_similarity", "cca_similarity"]
+__all__ = ["PCABasis", "pca_basis", "procrustes_similarity", "cca_similarity", "canonical_correlations"]
 
 
 def _flatten(states, name: str) -> np.ndarray:
@@ -73,26 +73,44 @@ def procrustes_similarity(X, Y) -> float:
     return float(np.clip(np.linalg.svd(A.T @ B, compute_uv=False).sum() ** 2, 0.0, 1.0))
 
 
+def canonical_correlations(X, Y, n_components: int | None = 10, variance: float | None = None) -> np.ndarray:
+    """The canonical correlations between the leading principal subspaces of X and Y, largest first.
+
+    Each of X, Y (B, T, N) or (M, N), sampled at the same times, is centred and reduced by SVD to its leading
+    ``n_components`` directions, or (``variance`` in (0, 1]) to the fewest directions that explain that fraction
+    of its variance (SVCCA's reduction); the canonical correlations are then the singular values of Ua^T Ub,
+    the cosines of the principal angles between the two subspaces. Returns min(ka, kb) values in [0, 1].
+    """
+    A, B = _flatten(X, "X"), _flatten(Y, "Y")
+    if A.shape[0] != B.shape[0]:
+        raise ValueError(f"canonical correlations: X and Y need the same number of samples, got {A.shape[0]} and "
+                         f"{B.shape[0]}")
+    if variance is not None and not 0 < variance <= 1:
+        raise ValueError(f"variance: expected a fraction of the variance in (0, 1], got {variance!r}")
+    k = None if n_components is None else check_positive(n_components, "n_components", integer=True)
+
+    def basis(M):
+        M = M - M.mean(0)
+        U, s, _ = np.linalg.svd(M, full_matrices=False)
+        rank = int(np.sum(s > s[0] * 1e-10)) if s.size and s[0] > 0 else 0
+        keep = rank if k is None else min(k, rank)
+        if variance is not None and rank:
+            explained = np.cumsum(s[:rank] ** 2) / np.sum(s[:rank] ** 2)
+            keep = min(keep, int(np.searchsorted(explained, variance - 1e-12) + 1))
+        return U[:, :keep]  # orthonormal basis of the leading principal subspace
+
+    Ua, Ub = basis(A), basis(B)
+    if Ua.shape[1] == 0 or Ub.shape[1] == 0:
+        return np.zeros(0)
+    rho = np.linalg.svd(Ua.T @ Ub, compute_uv=False)  # canonical correlations
+    return np.clip(rho[: min(Ua.shape[1], Ub.shape[1])], 0.0, 1.0)
+
+
 def cca_similarity(X, Y, n_components: int = 10) -> float:
     """Mean canonical correlation between the leading ``n_components`` principal subspaces of X and Y.
 
     X and Y are sampled at the same times (same number of rows); their unit counts may differ. 1 means the
     two populations span the same dynamics up to a linear map.
     """
-    A, B = _flatten(X, "X"), _flatten(Y, "Y")
-    if A.shape[0] != B.shape[0]:
-        raise ValueError(f"cca_similarity: X and Y need the same number of samples, got {A.shape[0]} and "
-                         f"{B.shape[0]}")
-    k = check_positive(n_components, "n_components", integer=True)
-
-    def basis(M):
-        M = M - M.mean(0)
-        U, s, _ = np.linalg.svd(M, full_matrices=False)
-        rank = int(np.sum(s > s[0] * 1e-10)) if s.size and s[0] > 0 else 0
-        return U[:, : min(k, rank)]  # orthonormal basis of the leading principal subspace
-
-    Ua, Ub = basis(A), basis(B)
-    if Ua.shape[1] == 0 or Ub.shape[1] == 0:
-        return 0.0
-    rho = np.linalg.svd(Ua.T @ Ub, compute_uv=False)  # canonical correlations
-    return float(np.mean(np.clip(rho[: min(Ua.shape[1], Ub.shape[1])], 0.0, 1.0)))
+    rho = canonical_correlations(X, Y, n_components)
+    return float(np.mean(rho)) if rho.size else 0.0

@@ -6,11 +6,13 @@ Cells: ``rnn`` (the Elman/leaky RNN of :class:`neurosim.RateNetwork`), ``lstm`` 
 
 from . import gru, losses, lstm
 from .gated import GatedNetwork
-from .model import forward, loss_and_grads, noise, register_cell
+from .model import forward, loss_and_grads, noise_increments, register_cell
+from .state_grads import state_gradients
 
 register_cell("lstm", lstm)
 register_cell("gru", gru)
 
 from . import interchange  # noqa: E402
 
-__all__ = ["forward", "loss_and_grads", "noise", "losses", "register_cell", "GatedNetwork", "interchange"]
+__all__ = ["forward", "loss_and_grads", "noise_increments", "state_gradients", "losses", "register_cell",
+           "GatedNetwork", "interchange"]

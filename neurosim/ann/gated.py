@@ -57,7 +57,7 @@ class GatedNetwork(Saveable):
 
     _arrays: ClassVar[tuple[str, ...]] = ("W_ih", "W_hh", "b_ih", "b_hh", "W_out", "b_out", "h0", "c0")
     trainable: ClassVar[tuple[str, ...]] = ("W_ih", "W_hh", "b_ih", "b_hh", "W_out", "b_out")
-    sigma = 0.0  # no recurrent noise: neurosim.ann.noise returns None for this network
+    sigma = 0.0  # no recurrent noise: neurosim.ann.noise_increments returns None for this network
 
     def __post_init__(self):
         name = type(self).__name__

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations
+from .. import equations
 from .._validate import as_array, as_rng, check_finite, check_positive, check_shape
 from ..tasks import Trials
 from . import _buffers, losses, rnn
@@ -32,65 +32,49 @@ def _cell(net):
 
 
 def _inputs(net, inputs, name="inputs") -> np.ndarray:
-    u = check_finite(as_array(inputs, name, ndim=3), name)
+    u = check_finite(as_array(inputs, name, ndim=3, min_size=True), name)
     check_shape(u, (None, None, net.n_in), name,
                 f"the network has n_in = {net.n_in} inputs; build it with n_in = task.n_in")
     return np.ascontiguousarray(u.transpose(1, 0, 2), dtype=net.dtype)  # (T, B, n_in)
 
 
-def noise(net, n_trials: int, n_steps: int, rng) -> np.ndarray | None:
-    """One Euler-Maruyama noise realization, (B, T, N): sqrt(2 alpha) sigma xi, xi ~ N(0, 1).
+noise_increments = equations.noise_increments  # the one definition, re-exported as neurosim.ann.noise_increments
 
-    The same array fed to the ANN and to the Brian2 rate network makes them agree to round-off ("matched"
-    noise). Returns None for a noiseless network.
-    """
-    sigma = getattr(net, "sigma", 0.0)
-    if not sigma:
+
+def _noise_tm(net, increments, B, T):
+    if increments is None:
         return None
-    xi = as_rng(rng).standard_normal((n_trials, n_steps, net.n_rec))
-    return (np.sqrt(2.0 * net.alpha) * sigma * xi).astype(net.dtype)
-
-
-def _noise_tm(net, noise_bt, B, T):
-    if noise_bt is None:
-        return None
-    n = check_shape(as_array(noise_bt, "noise", ndim=3), (B, T, net.n_rec), "noise",
-                    "noise is (n_trials, n_steps, n_rec); make it with neurosim.ann.noise")
+    n = check_shape(as_array(increments, "noise_increments", ndim=3), (B, T, net.n_rec), "noise_increments",
+                    "noise_increments is (n_trials, n_steps, n_rec); make it with neurosim.ann.noise_increments")
     return np.ascontiguousarray(n.transpose(1, 0, 2), dtype=net.dtype)
 
 
-def _resolve_noise(net, B, T, noise_bt, rng):
-    if noise_bt is None and getattr(net, "sigma", 0.0):
+def _resolve_noise(net, B, T, increments, rng):
+    if increments is None and getattr(net, "sigma", 0.0):
         if rng is None:
-            raise ValueError(f"{type(net).__name__}.sigma = {net.sigma} > 0: pass rng= (a seed) or noise= so that "
-                             "the noise is explicit and reproducible")
-        noise_bt = noise(net, B, T, rng)
-    return _noise_tm(net, noise_bt, B, T)
+            raise ValueError(f"{type(net).__name__}.sigma = {net.sigma} > 0: pass rng= (a seed) or noise_increments= "
+                             "so that the noise is explicit and reproducible")
+        increments = equations.noise_increments(net, B, T, rng)
+    return _noise_tm(net, increments, B, T)
 
 
-def _readout(net, S: np.ndarray) -> np.ndarray:
-    """z_t = W_out s_t + b_out for all steps: one (T B, H) x (H, n_out) product. S (T, B, H) -> (T, B, n_out)."""
-    T, B, H = S.shape
-    z = S.reshape(T * B, H) @ net.W_out.T
-    z += net.b_out
-    return z.reshape(T, B, -1)
-
-
-def forward(net, inputs, *, noise=None, rng=None):
+def forward(net, inputs, *, noise_increments=None, rng=None):
     """Run the network on ``inputs`` (B, T, n_in); returns ``(states, outputs)``, (B, T, N) and (B, T, n_out).
 
     ``states`` is the integrated variable (r in the rate form, x in the current form, h for gated cells).
-    A noisy network (sigma > 0) takes either a noise array from :func:`noise` or an ``rng``.
+    A noisy network (sigma > 0) takes either ``noise_increments`` (B, T, N) from :func:`noise_increments` or
+    an ``rng`` to draw them.
     """
+    cell = _cell(net)
     u = _inputs(net, inputs)
     T, B, _ = u.shape
-    cache = _cell(net).run(net, u, _resolve_noise(net, B, T, noise, rng))
-    y = activations.output(_readout(net, cache.S), net.output_activation)  # (T, B, n_out)
+    cache = cell.run(net, u, _resolve_noise(net, B, T, noise_increments, rng))
+    y = equations.readout(net.W_out, net.b_out, cache.S, net.output_activation)  # (T, B, n_out)
     return cache.states.transpose(1, 0, 2), y.transpose(1, 0, 2)
 
 
 def loss_and_grads(net, trials: Trials, *, loss: str | None = None, l2: float = 0.0, l2_rate: float = 0.0,
-                   dropout: float = 0.0, noise=None, rng=None):
+                   dropout: float = 0.0, noise_increments=None, rng=None):
     """The masked loss on ``trials`` and its exact gradient (BPTT) for every trainable field of ``net``.
 
     loss: "mse" (default) or "ce" (softmax cross-entropy; the default for a softmax readout).
@@ -113,7 +97,7 @@ def loss_and_grads(net, trials: Trials, *, loss: str | None = None, l2: float = 
     u = _inputs(net, trials.inputs, "trials.inputs")
     T, B, _ = u.shape
     cell = _cell(net)
-    cache = cell.run(net, u, _resolve_noise(net, B, T, noise, rng))
+    cache = cell.run(net, u, _resolve_noise(net, B, T, noise_increments, rng))
     S = cache.S  # (T, B, H)
     if dropout:
         if rng is None:
@@ -124,7 +108,7 @@ def loss_and_grads(net, trials: Trials, *, loss: str | None = None, l2: float = 
         S_out = np.multiply(S, keep, out=_buffers.empty(S.shape, net.dtype))
     else:
         S_out = S
-    y = activations.output(_readout(net, S_out), net.output_activation)  # (T, B, n_out)
+    y = equations.readout(net.W_out, net.b_out, S_out, net.output_activation)  # (T, B, n_out)
     target = np.ascontiguousarray(trials.targets.transpose(1, 0, 2), dtype=net.dtype)
     mask = np.ascontiguousarray(trials.mask.transpose(1, 0, 2), dtype=net.dtype)
     value, dz = loss_fn(y, target, mask, net.output_activation)  # dz (T, B, n_out)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import activations
+from .. import activations, equations
 from . import _buffers, _gemm
 
 
@@ -68,16 +68,11 @@ def _slope(name: str, x: np.ndarray, fx: np.ndarray) -> np.ndarray:
 
 
 def _drive(net, inputs: np.ndarray) -> np.ndarray:
-    """W_in u_t + b for all steps at once: one (T B, n_in) x (n_in, N) product. Returns (T, B, N).
+    """W_in u_t + b for all steps at once (:func:`neurosim.equations.drive`), into a pooled buffer. (T, B, N).
 
     inputs (..., T, B, n_in): leading axes, if any, stack networks of one shape (:mod:`neurosim.ann.stacked`;
     then ``net.W_in`` is (..., N, n_in) and ``net.b`` (..., N)), one product per network."""
-    *lead, T, B, n_in = inputs.shape
-    drive = _buffers.empty((*lead, T, B, net.n_rec), inputs.dtype)
-    np.matmul(inputs.reshape(*lead, T * B, n_in), np.swapaxes(net.W_in, -1, -2),
-              out=drive.reshape(*lead, T * B, -1))  # (..., T B, N)
-    drive += net.b[..., None, None, :]
-    return drive
+    return equations.drive(net.W_in, net.b, inputs, out=_buffers.empty((*inputs.shape[:-1], net.n_rec), inputs.dtype))
 
 
 def _steps(a: np.ndarray) -> list:

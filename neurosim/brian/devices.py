@@ -10,6 +10,7 @@ Devices and targets::
 
     device="runtime",        target="cython"   Python drives the loop; each step runs compiled Cython code
     device="runtime",        target="numpy"    the same with numpy code: no compiler needed
+    device="runtime",        target="auto"     cython when a compiler works, else numpy with one warning
     device="cpp_standalone"                     the whole run is one generated C++ program (target is ignored)
 
 The Cython cache directory is, in order: the ``cache_dir`` argument, the environment variable
@@ -23,15 +24,17 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .._validate import check_choice
 
-__all__ = ["DEVICES", "TARGETS", "CACHE_ENV", "resolve_cache_dir", "session", "Session", "CompilerError"]
+__all__ = ["DEVICES", "TARGETS", "CACHE_ENV", "resolve_cache_dir", "resolve_target", "session", "Session",
+           "CompilerError", "NoCompilerWarning"]
 
 DEVICES = ("runtime", "cpp_standalone")
-TARGETS = ("cython", "numpy")
+TARGETS = ("auto", "cython", "numpy")
 CACHE_ENV = "NEUROSIM_BRIAN_CACHE"
 
 # preferences a session may change; their values are restored when it ends
@@ -40,6 +43,35 @@ _PREFS = ("codegen.target", "codegen.runtime.cython.cache_dir", "devices.cpp_sta
 
 class CompilerError(RuntimeError):
     """Brian2 could not compile the generated code (no working C++ compiler, or a broken toolchain)."""
+
+
+class NoCompilerWarning(UserWarning):
+    """target="auto" found no working compiler and runs Brian2 with numpy code generation instead of Cython."""
+
+
+_CYTHON_WORKS: bool | None = None  # the answer of Brian2's test compilation, asked once per process
+
+
+def resolve_target(target: str = "auto") -> str:
+    """The runtime code-generation target for ``target``: "cython" and "numpy" as given; "auto" is "cython" when
+    a test compilation succeeds (Brian2's own check, run once per process) and otherwise "numpy", with one
+    :class:`NoCompilerWarning` per process. Call it where the Brian2 preferences (cache directory) are set."""
+    global _CYTHON_WORKS
+    check_choice(target, TARGETS, "target")
+    if target != "auto":
+        return target
+    if _CYTHON_WORKS is None:
+        from brian2.codegen.runtime.cython_rt.cython_rt import CythonCodeObject
+        from brian2.utils.logger import catch_logs
+
+        with catch_logs():  # Brian2 logs its own multi-line warning; ours below is the one the user sees
+            _CYTHON_WORKS = bool(CythonCodeObject.is_available())
+        if not _CYTHON_WORKS:
+            warnings.warn("target='auto': no working C compiler (Brian2's test compilation failed), so Brian2 runs "
+                          "with numpy code generation: same results, slower. Install gcc or clang and the Python "
+                          "headers for Cython, or pass target='numpy' (--target numpy) to silence this",
+                          NoCompilerWarning, stacklevel=2)
+    return "cython" if _CYTHON_WORKS else "numpy"
 
 
 def resolve_cache_dir(path=None) -> str | None:
@@ -117,11 +149,11 @@ def _root_message(err) -> str:
 
 
 @contextmanager
-def session(device: str = "runtime", target: str = "cython", *, cache_dir=None):
+def session(device: str = "runtime", target: str = "auto", *, cache_dir=None):
     """Set Brian2 up for one simulation; on exit restore the device, the preferences and the random state.
 
-    Yields a :class:`Session`. ``device`` is "runtime" or "cpp_standalone", ``target`` "cython" or "numpy"
-    (runtime only). Never nest sessions.
+    Yields a :class:`Session`. ``device`` is "runtime" or "cpp_standalone", ``target`` "auto", "cython" or
+    "numpy" (runtime only; "auto": :func:`resolve_target`). Never nest sessions.
     """
     check_choice(device, DEVICES, "device")
     check_choice(target, TARGETS, "target")
@@ -138,6 +170,7 @@ def session(device: str = "runtime", target: str = "cython", *, cache_dir=None):
         if cache is not None:
             prefs["codegen.runtime.cython.cache_dir"] = cache
         if device == "runtime":
+            sess.target = target = resolve_target(target)  # after the cache directory: the test compiles there
             prefs["codegen.target"] = target
             brian2.set_device("runtime")
         else:

@@ -6,9 +6,11 @@ dimensionless)::
     dr/dt = (-r + f(I_rec + I_ext)) / tau [+ noise] : 1          I_rec = W_rec r,     readout from r
     dx/dt = (-x + I_rec + I_ext) / tau    [+ noise] : 1          I_rec = W_rec f(x),  readout from s = f(x)
 
-with ``I_ext = W_in u(t) + b`` from a ``TimedArray`` of the trials' inputs and f the activation's Brian2
-expression (:mod:`neurosim.activations`). All B trials run in one Brian2 run, as B independent copies of the
-network: neuron ``b*N + n`` is unit n of trial b (see :mod:`neurosim.brian.coupling`).
+with ``I_ext = W_in u(t) + b`` (:func:`neurosim.equations.drive`) from a ``TimedArray`` and f the activation's
+Brian2 expression (:mod:`neurosim.activations`). The readout ``y = g(W_out s + b_out)`` is not part of the Brian2
+network: the substrate computes it from the recorded states with :func:`neurosim.equations.readout`. All B
+trials run in one Brian2 run, as B independent copies of the network: neuron ``b*N + n`` is unit n of trial b
+(see :mod:`neurosim.brian.coupling`).
 
 Why ``method='euler'``: the artificial RNN *is* forward Euler, ``r_t = r_{t-1} + alpha (-r_{t-1} + f(a_t))``.
 Left to itself Brian2 would see that dr/dt is linear in r (I_rec and I_ext are parameters during a step) and
@@ -19,10 +21,9 @@ held over each task step) approaches the continuous-time network at first order 
 
 Time alignment (checked by the tests, not assumed): a ``TimedArray`` with ``dt = net.dt`` returns row k for
 ``k*dt <= t < (k+1)*dt``, so the step that starts at ``t = k*dt`` sees task input k, as the RNN's step k does.
-Monitors sample on a ``net.dt`` clock: the state in the ``start`` slot (before that step's update, i.e. the
-state at time k*dt) and the readout at the ``end`` slot of the same step (computed, like I_rec, from the state
-at the start of the step). The run lasts ``T*net.dt + sim_dt``, so there are T + 1 samples at times
-0, dt, ..., T*dt; sample k+1 is the RNN's step k, which ends at (k+1)*dt (``Trials.t``).
+A monitor samples the state on a ``net.dt`` clock in the ``start`` slot (before that step's update, i.e. the
+state at time k*dt). The run lasts ``T*net.dt + sim_dt``, so there are T + 1 samples at times 0, dt, ..., T*dt;
+sample k+1 is the RNN's step k, which ends at (k+1)*dt (``Trials.t``).
 
 Noise: "matched" adds the RNN's own Euler-Maruyama increments ``n_k = sqrt(2 alpha) sigma xi_k`` from a
 ``TimedArray`` as the drift ``n(t)/net.dt`` (over one task step it adds exactly n_k, whatever sim_dt);
@@ -37,17 +38,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import activations
+from .. import activations, equations
 from .._validate import check_choice, substeps
 from . import coupling as coupling_mod
 from . import devices
 
-__all__ = ["RateRun", "run", "equations", "substeps", "INPUT_MODES", "NOISE_MODES"]
+__all__ = ["RateRun", "run", "brian_equations", "substeps", "INPUT_MODES", "NOISE_MODES"]
 
+# "projected" precomputes W_in u + b for every step and neuron, (T, B*N): exact and fastest, but large
 INPUT_MODES = ("projected", "per_input")
 NOISE_MODES = ("matched", "native", None)  # the same realization as the ANN, Brian2's own xi, or none
-# "projected" precomputes W_in u + b for every step and neuron, (T, B*N): exact and fastest, but large
-PROJECTED_MAX_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -55,17 +55,16 @@ class RateRun:
     """What one Brian2 run returns (batch first, task steps only)."""
 
     states: np.ndarray  # (B, T, N) the integrated variable at the end of each task step: r or x
-    z: np.ndarray  # (B, T, n_out) readout before the output nonlinearity: W_out s + b_out
     build_time: float  # seconds: building objects, code generation, compilation
     run_time: float  # seconds in the simulation loop
     metadata: dict = field(default_factory=dict)
 
 
-def equations(net, *, input_expr: str, noise: str | None, stored_source: bool = False) -> str:
-    """The Brian2 equations of one unit, with units. ``noise``: None, "matched" or "native"."""
+def brian_equations(net, *, input_expr: str, noise_mode: str | None, stored_source: bool = False) -> str:
+    """The Brian2 equations of one unit, with units. ``noise_mode``: None, "matched" or "native"."""
     f = activations.get(net.activation).brian
     noise_term = {None: "", "matched": " + noise_ta(t, i) / dt_task", "native": " + sigma * sqrt(2 / tau) * xi"}
-    term = noise_term[noise]
+    term = noise_term[noise_mode]
     if net.form == "rate":
         lines = [f"dr/dt = (-r + {f.format(x='I_rec + I_ext')}) / tau{term} : 1"]
     else:
@@ -81,7 +80,7 @@ def _input(net, u_tm: np.ndarray, mode: str, brian2) -> tuple[str, dict, dict]:
     N = net.n_rec
     task_dt = net.dt * brian2.second
     if mode == "projected":
-        drive = u_tm @ net.W_in.T + net.b  # (T, B, N), the very product the RNN computes
+        drive = equations.drive(net.W_in, net.b, u_tm)  # (T, B, N), the very product the RNN computes
         ta = brian2.TimedArray(drive.reshape(T, B * N), dt=task_dt, name="neurosim_drive")
         return "drive_ta(t, i)", {"drive_ta": ta}, {}
     ta = brian2.TimedArray(u_tm.reshape(T, B * n_in), dt=task_dt, name="neurosim_input")
@@ -92,17 +91,18 @@ def _input(net, u_tm: np.ndarray, mode: str, brian2) -> tuple[str, dict, dict]:
     return f"b_in + {terms}", {"input_ta": ta}, params
 
 
-def run(net, inputs, *, device: str = "runtime", target: str = "cython", coupling: str | None = None,
-        sim_dt=None, noise: str | None = None, noise_increments: np.ndarray | None = None,
+def run(net, inputs, *, device: str = "runtime", target: str = "auto", coupling: str | None = None,
+        sim_dt=None, noise_mode: str | None = None, noise_increments: np.ndarray | None = None,
         seed: int | None = None, input_mode: str | None = None, cache_dir=None) -> RateRun:
     """Run ``net`` on ``inputs`` (B, T, n_in) as a Brian2 rate network; see the module docstring.
 
-    device: "runtime" or "cpp_standalone"; target: "cython" or "numpy" (runtime only);
+    device: "runtime" or "cpp_standalone"; target: "auto", "cython" or "numpy" (runtime only);
     coupling: "matmul" or "synapses" (None: :func:`neurosim.brian.coupling.default`);
-    sim_dt: simulation step, net.dt / k (None: net.dt); noise: None, "matched" (needs ``noise_increments``,
-    (B, T, N), from :func:`neurosim.ann.noise`) or "native" (needs ``seed``);
-    input_mode: "projected" (W_in u + b precomputed, (T, B*N)) or "per_input" (u only, (T, B*n_in));
-    None picks "projected" unless that array would exceed 256 MiB. cache_dir: see :mod:`.devices`.
+    sim_dt: simulation step, net.dt / k (None: net.dt); noise_mode: None, "matched" (needs
+    ``noise_increments``, (B, T, N), from :func:`neurosim.equations.noise_increments`) or "native" (needs
+    ``seed``); input_mode: "projected" (W_in u + b precomputed, (T, B*N)) or "per_input" (u only, (T, B*n_in));
+    None picks "projected" unless that array would exceed ``equations.PROJECTED_MAX_BYTES``.
+    cache_dir: see :mod:`.devices`.
     """
     start = time.perf_counter()
     check_choice(device, devices.DEVICES, "device")
@@ -110,50 +110,49 @@ def run(net, inputs, *, device: str = "runtime", target: str = "cython", couplin
     k, sim_dt = substeps(net.dt, sim_dt)
     coupling = coupling_mod.default(device) if coupling is None else coupling
     check_choice(coupling, coupling_mod.COUPLINGS, "coupling")
-    if noise not in NOISE_MODES:
-        raise ValueError(f"noise: expected 'matched', 'native' or None, got {noise!r}")
+    if noise_mode not in NOISE_MODES:
+        raise ValueError(f"noise_mode: expected 'matched', 'native' or None, got {noise_mode!r}")
     u_tm = np.ascontiguousarray(np.asarray(inputs, dtype=np.float64).transpose(1, 0, 2))  # (T, B, n_in)
     T, B, n_in = u_tm.shape
-    N, n_out = net.n_rec, net.n_out
+    N = net.n_rec
     if input_mode is None:
-        input_mode = "projected" if T * B * N * 8 <= PROJECTED_MAX_BYTES else "per_input"
+        input_mode = "projected" if equations.drive_fits(T, B, N) else "per_input"
     check_choice(input_mode, INPUT_MODES, "input_mode")
-    if noise == "matched" and (noise_increments is None or np.shape(noise_increments) != (B, T, N)):
-        raise ValueError(f"noise='matched': expected noise_increments of shape {(B, T, N)} from "
-                         f"neurosim.ann.noise, got {None if noise_increments is None else np.shape(noise_increments)}")
-    if noise == "native" and seed is None:
-        raise ValueError("noise='native': expected an integer seed for Brian2's generator, got None")
+    if noise_mode == "matched" and (noise_increments is None or np.shape(noise_increments) != (B, T, N)):
+        raise ValueError(f"noise_mode='matched': expected noise_increments of shape {(B, T, N)} from "
+                         "neurosim.equations.noise_increments, got "
+                         f"{None if noise_increments is None else np.shape(noise_increments)}")
+    if noise_mode == "native" and seed is None:
+        raise ValueError("noise_mode='native': expected an integer seed for Brian2's generator, got None")
 
     with devices.session(device, target, cache_dir=cache_dir) as sess:
         import brian2
 
-        network, namespace, monitors, meta = _build(net, u_tm, device=device, coupling=coupling, sim_dt=sim_dt,
-                                                     noise=noise, noise_increments=noise_increments,
-                                                     input_mode=input_mode, brian2=brian2)
-        if noise == "native":
+        network, namespace, monitor, meta = _build(net, u_tm, device=device, coupling=coupling, sim_dt=sim_dt,
+                                                    noise_mode=noise_mode, noise_increments=noise_increments,
+                                                    input_mode=input_mode, brian2=brian2)
+        if noise_mode == "native":
             brian2.seed(int(seed))
         before_run = time.perf_counter()
         run_time = sess.run(network, T * net.dt * brian2.second + sim_dt * brian2.second, namespace=namespace)
         total = time.perf_counter() - start
-        states = np.asarray(getattr(monitors[0], "r_" if net.form == "rate" else "x_"))  # (B*N, T+1); 0 is x0
-        z = np.asarray(monitors[1].z_)  # (B*n_out, T + 1)
+        states = np.asarray(getattr(monitor, "r_" if net.form == "rate" else "x_"))  # (B*N, T+1); 0 is x0
         timings = dict(sess.timings, setup=before_run - start)
 
-    if states.shape != (B * N, T + 1) or z.shape != (B * n_out, T + 1):
-        raise RuntimeError(f"neurosim.brian.rate: expected {T + 1} monitor samples of {B * N} states and "
-                           f"{B * n_out} outputs, got {states.shape} and {z.shape}; the monitor alignment is off")
+    if states.shape != (B * N, T + 1):
+        raise RuntimeError(f"neurosim.brian.rate: expected {T + 1} monitor samples of {B * N} states, got "
+                           f"{states.shape}; the monitor alignment is off")
     states = states[:, 1:].reshape(B, N, T).transpose(0, 2, 1)  # (B, T, N)
-    z = z[:, 1:].reshape(B, n_out, T).transpose(0, 2, 1)  # (B, T, n_out)
     metadata = {
         "device": device, "target": sess.target, "coupling": coupling, "sim_dt": sim_dt, "substeps": k,
-        "input_mode": input_mode, "noise": noise, "seed": seed, "n_neurons": B * N, "method": "euler",
+        "input_mode": input_mode, "noise_mode": noise_mode, "seed": seed, "n_neurons": B * N, "method": "euler",
         "brian2_version": brian2.__version__, "timings": timings, "cache_dir": sess.cache_dir, **meta,
     }
-    return RateRun(np.ascontiguousarray(states), np.ascontiguousarray(z), total - run_time, run_time, metadata)
+    return RateRun(np.ascontiguousarray(states), total - run_time, run_time, metadata)
 
 
-def _build(net, u_tm, *, device, coupling, sim_dt, noise, noise_increments, input_mode, brian2):
-    """The Brian2 objects: ``(network, namespace, (state monitor, readout monitor), metadata)``."""
+def _build(net, u_tm, *, device, coupling, sim_dt, noise_mode, noise_increments, input_mode, brian2):
+    """The Brian2 objects: ``(network, namespace, state monitor, metadata)``."""
     T, B, _ = u_tm.shape
     N = net.n_rec
     second = brian2.second
@@ -161,11 +160,11 @@ def _build(net, u_tm, *, device, coupling, sim_dt, noise, noise_increments, inpu
     stored = coupling_mod.needs_stored_source(coupling, device)
     input_expr, namespace, params = _input(net, u_tm, input_mode, brian2)
     namespace.update(tau=net.tau * second, dt_task=task_dt, sigma=net.sigma)
-    if noise == "matched":
+    if noise_mode == "matched":
         increments = np.asarray(noise_increments, dtype=np.float64).transpose(1, 0, 2).reshape(T, B * N)
         namespace["noise_ta"] = brian2.TimedArray(np.ascontiguousarray(increments), dt=task_dt,
                                                   name="neurosim_noise")
-    eqs = equations(net, input_expr=input_expr, noise=noise, stored_source=stored)
+    eqs = brian_equations(net, input_expr=input_expr, noise_mode=noise_mode, stored_source=stored)
     eqs += "".join(f"\n{name} : {'integer' if name == 'trial' else '1'} (constant)" for name in params)
     group = brian2.NeuronGroup(B * N, eqs, method="euler", dt=sim_clock_dt, name="neurosim_rate")
     state_var = "r" if net.form == "rate" else "x"
@@ -175,25 +174,7 @@ def _build(net, u_tm, *, device, coupling, sim_dt, noise, noise_increments, inpu
         group.variables[name].set_value(value)
     rec_objects, rec_namespace, meta = coupling_mod.build(coupling, net, group, B, device, sim_clock_dt)
     namespace.update(rec_namespace)
-    readout, readout_syn = _readout(net, group, B, task_dt, brian2)
-    monitors = (brian2.StateMonitor(group, state_var, record=True, dt=task_dt, when="start",
-                                    name="neurosim_state_monitor"),
-                brian2.StateMonitor(readout, "z", record=True, dt=task_dt, when="end",
-                                    name="neurosim_readout_monitor"))
-    network = brian2.Network(group, *rec_objects, readout, readout_syn, *monitors, name="neurosim_network")
-    return network, namespace, monitors, meta
-
-
-def _readout(net, group, n_trials: int, task_dt, brian2):
-    """A readout group of B * n_out units, ``z = W_out s + b_out``, summed once per task step."""
-    B, n_out = n_trials, net.n_out
-    readout = brian2.NeuronGroup(B * n_out, "z = z_rec + b_out : 1\nz_rec : 1\nb_out : 1 (constant)",
-                                 dt=task_dt, name="neurosim_readout")
-    readout.variables["b_out"].set_value(np.tile(net.b_out.astype(np.float64), B))
-    src = coupling_mod.source_name(net)
-    syn = brian2.Synapses(group, readout, model=f"w : 1 (constant)\nz_rec_post = w * {src}_pre : 1 (summed)",
-                          dt=task_dt, name="neurosim_readout_synapses")
-    pre, post, w = coupling_mod.block_diagonal_indices(net.W_out, B, dense=True)
-    syn.connect(i=pre, j=post)
-    syn.w = w
-    return readout, syn
+    monitor = brian2.StateMonitor(group, state_var, record=True, dt=task_dt, when="start",
+                                  name="neurosim_state_monitor")
+    network = brian2.Network(group, *rec_objects, monitor, name="neurosim_network")
+    return network, namespace, monitor, meta

@@ -13,12 +13,14 @@ and the synaptic filter, double exponential (rise tau_r, decay tau_d, unit area)
 
     dx_rec/dt = -x_rec / tau_d + h_rec : 1       dh_rec/dt = -h_rec / tau_r : Hz
     dr/dt     = -r / tau_d + h_r       : Hz      dh_r/dt   = -h_r / tau_r   : Hz/s
-    on a spike of j:  h_rec_i += W_rec[i, j] / (lam tau_r tau_d)   (Synapses, event-driven, ``on_pre``)
+    on a spike of j:  h_rec_i += W_spk[i, j] / (tau_r tau_d)        (Synapses, event-driven, ``on_pre``)
                       h_r_j   += 1 / (tau_r tau_d)                 (the reset)
 
-or single exponential (``dx_rec/dt = -x_rec / tau_d``, jumps ``W_rec[i, j] / (lam tau_d)``; likewise r), so
-that ``x_rec = sum_j W_rec[i, j] r_j / lam`` and the readout is ``y = g(W_out r / lam + b_out)``, computed from
-the recorded r. Threshold ``v > v_threshold``, reset ``v = v_reset``, refractory period ``refractory``.
+or single exponential (``dx_rec/dt = -x_rec / tau_d``, jumps ``W_spk[i, j] / tau_d``; likewise r), so that
+``x_rec = sum_j W_spk[i, j] r_j`` with ``W_spk = W_rec / lam`` (:func:`neurosim.equations.spiking_weights`, the
+one place lambda scales a weight) and the readout is ``y = g(W_out r / lam + b_out)``, computed from the
+recorded r by :func:`neurosim.equations.readout`. Threshold ``v > v_threshold``, reset ``v = v_reset``,
+refractory period ``refractory``.
 
 ``method='euler'`` (Euler-Maruyama for the membrane noise) at the simulation step ``sim_dt``: the only method
 that takes the white noise and the piecewise-constant input alike; ``sim_dt <= tau_m / 10`` keeps its error
@@ -26,8 +28,9 @@ near 1% on the firing rate (checked against the analytic f-I curve by the tests)
 
 All B trials run in one Brian2 run, as B independent copies: neuron ``b*N + n`` is unit n of trial b, and the
 synapses are block-diagonal. Initial state: v uniform in [v_reset, v_threshold) (drawn from ``rng``), the
-filtered trains at the rate network's initial rates, ``r = lam f(x0)`` (rate form: ``r = lam x0``), the
-recurrent current they make, ``x_rec = W_rec r / lam``, and in the current form ``s`` such that x = x0.
+filtered trains at the rate network's initial rates, ``r = lam f(x0)`` (rate form: ``r = lam x0``;
+:func:`neurosim.equations.rate_of`), the recurrent current they make, ``x_rec = W_spk r``, and in the current
+form ``s`` such that x = x0.
 
 Time alignment as in :mod:`neurosim.brian.rate`: ``I_ext`` for task step k is set at t = k*dt; the monitors
 sample r and x in the ``start`` slot on a dt clock during T*dt + sim_dt, giving T + 1 samples at 0, dt, ...,
@@ -41,15 +44,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import activations
+from .. import equations
 from .._validate import as_rng, as_seconds, check_choice
 from .coupling import block_diagonal_indices
 from .devices import session
 
-__all__ = ["SpikingRun", "run", "build", "equations", "Built"]
-
-# W_in u + b for every step and neuron, (T, B*N), is precomputed unless it would exceed this
-PROJECTED_MAX_BYTES = 256 * 2**20
+__all__ = ["SpikingRun", "run", "build", "brian_equations", "Built"]
 
 
 @dataclass
@@ -79,7 +79,7 @@ class Built:
     duration: object  # Brian2 time to run: T*dt + sim_dt
 
 
-def equations(snet) -> tuple[str, str, str]:
+def brian_equations(snet) -> tuple[str, str, str]:
     """The neuron equations, reset and synaptic ``on_pre`` of ``snet`` as Brian2 strings (with units)."""
     lines = ["dv/dt = (v_rest - v + bias + v_scale * x) / tau_m + sigma_v * sqrt(2 / tau_m) * xi "
              ": volt (unless refractory)",
@@ -92,21 +92,21 @@ def equations(snet) -> tuple[str, str, str]:
                   "dr/dt = -r / tau_d + h_r : Hz",
                   "dh_r/dt = -h_r / tau_r : Hz / second"]
         reset = "v = v_reset\nh_r += 1 / (tau_r * tau_d)"
-        on_pre = "h_rec_post += w / (lam * tau_r * tau_d)"
+        on_pre = "h_rec_post += w / (tau_r * tau_d)"  # w = W_spk[i, j] = W_rec[i, j] / lam
     else:
         lines += ["dx_rec/dt = -x_rec / tau_d : 1",
                   "dr/dt = -r / tau_d : Hz"]
         reset = "v = v_reset\nr += 1 / tau_d"
-        on_pre = "x_rec_post += w / (lam * tau_d)"
+        on_pre = "x_rec_post += w / tau_d"
     return "\n".join(lines), reset, on_pre
 
 
-def _namespace(snet, sim_dt: float, noise: bool, brian2) -> dict:
-    second, volt, Hz = brian2.second, brian2.volt, brian2.Hz
+def _namespace(snet, membrane_noise: bool, brian2) -> dict:
+    second, volt = brian2.second, brian2.volt
     return {"tau_m": snet.tau_m * second, "tau_d": snet.tau_d * second, "tau_r": snet.tau_r * second,
             "v_rest": snet.v_rest * volt, "v_reset": snet.v_reset * volt, "v_threshold": snet.v_threshold * volt,
-            "bias": snet.bias * volt, "v_scale": snet.v_scale * volt, "lam": snet.lam * Hz,
-            "sigma_v": (snet.sigma_v if noise else 0.0) * volt}
+            "bias": snet.bias * volt, "v_scale": snet.v_scale * volt,
+            "sigma_v": (snet.sigma_v if membrane_noise else 0.0) * volt}
 
 
 def _drive(snet, u_tm: np.ndarray, group, task_clock, brian2):
@@ -115,8 +115,8 @@ def _drive(snet, u_tm: np.ndarray, group, task_clock, brian2):
     this one small code object compiles again for each new number of trials; everything else is cached."""
     T, B, n_in = u_tm.shape
     N = snet.n_rec
-    if T * B * N * 8 <= PROJECTED_MAX_BYTES:
-        drive = u_tm @ snet.W_in.T + snet.b  # (T, B, N)
+    if equations.drive_fits(T, B, N):
+        drive = equations.drive(snet.W_in, snet.b, u_tm)  # (T, B, N)
         ta = brian2.TimedArray(drive.reshape(T, B * N), dt=task_clock.dt, name="neurosim_drive")
         code, namespace = "I_ext = drive_ta(t, i)", {"drive_ta": ta}
     else:  # only the inputs, (T, B*n_in), and the input weights per neuron
@@ -134,7 +134,7 @@ def _per_input_params(snet, B: int) -> dict:
     return params
 
 
-def build(snet, inputs, *, sim_dt: float, noise: bool, rng) -> Built:
+def build(snet, inputs, *, sim_dt: float, membrane_noise: bool, rng) -> Built:
     """Build the Brian2 objects for ``snet`` on ``inputs`` (B, T, n_in). Call inside a devices ``session``."""
     import brian2
 
@@ -149,11 +149,11 @@ def build(snet, inputs, *, sim_dt: float, noise: bool, rng) -> Built:
     sim_clock = brian2.Clock(sim_clock_dt, name="neurosim_lif_clock")
     task_clock = brian2.Clock(task_dt, name="neurosim_lif_task_clock")
 
-    eqs, reset, on_pre = equations(snet)
-    per_input = T * B * N * 8 > PROJECTED_MAX_BYTES
+    eqs, reset, on_pre = brian_equations(snet)
+    per_input = not equations.drive_fits(T, B, N)
     params = _per_input_params(snet, B) if per_input else {}
     eqs += "".join(f"\n{k} : {'integer' if k == 'trial' else '1'} (constant)" for k in params)
-    namespace = _namespace(snet, sim_dt, noise, brian2)
+    namespace = _namespace(snet, membrane_noise, brian2)
     neurons = brian2.NeuronGroup(B * N, eqs, threshold="v > v_threshold", reset=reset,
                                  refractory=snet.refractory * second, method="euler", clock=sim_clock,
                                  name="neurosim_lif", namespace=None)
@@ -164,22 +164,23 @@ def build(snet, inputs, *, sim_dt: float, noise: bool, rng) -> Built:
 
     # initial state: the rate network's x0 and rates (f(x0), or x0 itself in the rate form), and a random
     # membrane potential per neuron
-    f0 = activations.get(snet.activation).f(snet.x0) if snet.form == "current" else snet.x0  # (N,)
-    x_rec0 = snet.W_rec @ f0  # the recurrent current the initial rates produce
+    s0 = equations.source(snet, snet.x0)  # (N,) the initial activity: f(x0), or x0 in the rate form
+    r0 = equations.rate_of(np.maximum(s0, 0.0), snet.lam)  # (N,) Hz
+    x_rec0 = snet.W_rec @ s0  # the recurrent current the initial activity produces
     neurons.v = rng.uniform(snet.v_reset, snet.v_threshold, size=B * N) * brian2.volt
-    neurons.r = np.tile(snet.lam * np.maximum(f0, 0.0), B) * brian2.Hz
+    neurons.r = np.tile(r0, B) * brian2.Hz
     neurons.x_rec = np.tile(x_rec0, B)
     if snet.form == "current":
         neurons.s = np.tile(snet.x0 - x_rec0, B)  # so that x = s + x_rec = x0
 
     objects = [neurons, input_op]
     synapses = None
-    pre, post, w = block_diagonal_indices(snet.W_rec, B)  # synapse from pre j to post i carries W_rec[i, j]
+    pre, post, w = block_diagonal_indices(snet.W_spk, B)  # synapse from pre j to post i carries W_spk[i, j]
     if len(w):
-        synapses = brian2.Synapses(neurons, neurons, model="w : 1 (constant)", on_pre=on_pre, clock=sim_clock,
-                                   method="exact", name="neurosim_lif_synapses")
+        synapses = brian2.Synapses(neurons, neurons, model="w : second (constant)", on_pre=on_pre,
+                                   clock=sim_clock, method="exact", name="neurosim_lif_synapses")
         synapses.connect(i=pre, j=post)
-        synapses.w = w
+        synapses.w = w * second  # W_spk = W_rec / lam: seconds per spike
         objects.append(synapses)
     spikes = brian2.SpikeMonitor(neurons, record=True, name="neurosim_lif_spikes")
     recorded = ["r", "x"] if snet.form == "current" else ["r"]
@@ -189,12 +190,12 @@ def build(snet, inputs, *, sim_dt: float, noise: bool, rng) -> Built:
     return Built(network, namespace, neurons, synapses, spikes, traces, T * task_dt + sim_clock_dt)
 
 
-def run(snet, inputs, *, device: str = "runtime", target: str = "cython", sim_dt=None, noise: bool = True,
+def run(snet, inputs, *, device: str = "runtime", target: str = "auto", sim_dt=None, membrane_noise: bool = True,
         seed: int = 0, rng=0, cache_dir=None) -> SpikingRun:
     """Run ``snet`` on ``inputs`` (B, T, n_in) in Brian2; see the module docstring.
 
-    device: "runtime" or "cpp_standalone"; target: "cython" or "numpy" (runtime only); sim_dt: simulation step
-    (default ``snet.sim_dt``; must divide snet.dt); noise: membrane noise on (sigma_v) or off; seed: Brian2's
+    device: "runtime" or "cpp_standalone"; target: "auto", "cython" or "numpy" (runtime only); sim_dt: simulation step
+    (default ``snet.sim_dt``; must divide snet.dt); membrane_noise: sigma_v on or off; seed: Brian2's
     generator (the noise); rng: the initial membrane potentials. Same seed and rng, same spikes.
     """
     start = time.perf_counter()
@@ -205,13 +206,13 @@ def run(snet, inputs, *, device: str = "runtime", target: str = "cython", sim_dt
     with session(device, target, cache_dir=cache_dir) as sess:
         import brian2
 
-        built = build(snet, inputs, sim_dt=sim_dt, noise=noise, rng=rng)
+        built = build(snet, inputs, sim_dt=sim_dt, membrane_noise=membrane_noise, rng=rng)
         brian2.seed(int(seed))
         before_run = time.perf_counter()
         run_time = sess.run(built.network, built.duration, namespace=built.namespace)
         total = time.perf_counter() - start
         r = np.asarray(built.traces.r_)  # (B*N, T + 1), Hz
-        states = np.asarray(built.traces.x_) if snet.form == "current" else r / snet.lam
+        states = np.asarray(built.traces.x_) if snet.form == "current" else equations.activity_of(r, snet.lam)
         i_spk = np.asarray(built.spikes.i[:], dtype=np.int64)
         t_spk = np.asarray(built.spikes.t_[:], dtype=np.float64)
         timings = dict(sess.timings, setup=before_run - start)
@@ -229,7 +230,8 @@ def run(snet, inputs, *, device: str = "runtime", target: str = "cython", sim_dt
     spike_times = [t_spk[order[bounds[b]:bounds[b + 1]]] for b in range(B)]
     spike_indices = [unit[order[bounds[b]:bounds[b + 1]]] for b in range(B)]
     counts = np.bincount(i_spk, minlength=B * N).reshape(B, N)
-    metadata = {"device": device, "target": target_used, "sim_dt": sim_dt, "noise": noise, "seed": int(seed),
+    metadata = {"device": device, "target": target_used, "sim_dt": sim_dt, "membrane_noise": membrane_noise,
+                "seed": int(seed),
                 "n_neurons": B * N, "n_synapses": n_synapses, "method": "euler", "lam": snet.lam,
                 "synapse": snet.synapse, "brian2_version": version, "timings": timings, "cache_dir": sess.cache_dir}
     return SpikingRun(to_btn(states), to_btn(r), spike_times, spike_indices, counts / (T * snet.dt),

@@ -124,6 +124,10 @@ def prepare(net, data: Task | Trials, *, optimizer="adam", lr: float = 1e-3, bat
     lr = check_positive(lr, "train lr")
     if clip is not None:
         clip = check_positive(clip, "train clip")
+    momentum = check_positive(momentum, "train momentum", allow_zero=True)  # checked for every optimizer
+    if momentum >= 1:
+        raise ValueError(f"train momentum: expected a number in [0, 1), got {momentum!r}; with momentum >= 1 "
+                         "SGD's velocity never decays")
     opt = make_optimizer(optimizer, lr=lr, momentum=momentum)
     loss_kw = {"loss": loss, "l2": l2, "l2_rate": l2_rate}
 
@@ -138,6 +142,10 @@ def prepare(net, data: Task | Trials, *, optimizer="adam", lr: float = 1e-3, bat
         train_set, val = _split(data, validation, data_rng)
     if val is not None:
         _check_sizes(net, val)
+    for name, trials in (("train data", train_set), ("train validation", val)):
+        if isinstance(trials, Trials) and not trials.mask.any():
+            raise ValueError(f"{name}: Trials.mask is all zero, so no step is scored and the loss is 0 whatever "
+                             "the weights; set mask = 1 where the outputs should match the targets")
     metric, higher = primary_metric(task)
 
     def validate(candidate):

@@ -47,11 +47,13 @@ class Trials:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        u = check_finite(as_array(self.inputs, "Trials.inputs", ndim=3, dtype=float), "Trials.inputs")
-        y = check_finite(as_array(self.targets, "Trials.targets", ndim=3, dtype=float), "Trials.targets")
+        # copies: editing the caller's arrays afterwards must not change these trials
+        arr = lambda k: check_finite(as_array(getattr(self, k), f"Trials.{k}", ndim=3, dtype=float, copy=True,  # noqa
+                                              min_size=True), f"Trials.{k}")
+        u, y = arr("inputs"), arr("targets")
         B, T, _ = u.shape
         check_shape(y, (B, T, None), "Trials.targets", "targets must have the inputs' batch and time axes")
-        m = as_array(self.mask, "Trials.mask", ndim=3, dtype=float)
+        m = arr("mask")
         check_shape(m, y.shape, "Trials.mask", "the mask has one entry per target")
         check_binary(m, "Trials.mask")
         object.__setattr__(self, "inputs", u)
@@ -60,6 +62,8 @@ class Trials:
         object.__setattr__(self, "dt", as_seconds(self.dt, "Trials.dt"))
         if not isinstance(self.info, dict):
             raise TypeError(f"Trials.info: expected a dict, got {type(self.info).__name__}")
+        object.__setattr__(self, "info", {k: np.array(v) if isinstance(v, np.ndarray) else v
+                                          for k, v in self.info.items()})
 
     n_trials = property(lambda self: self.inputs.shape[0])
     n_steps = property(lambda self: self.inputs.shape[1])
@@ -75,10 +79,24 @@ class Trials:
         return self.n_trials
 
     def __getitem__(self, idx) -> "Trials":
-        """Select trials (an int, slice or index array); per-trial info arrays are selected alike."""
-        if isinstance(idx, (int, np.integer)):
-            idx = slice(int(idx), int(idx) + 1)
+        """Select trials (an int, slice or index array); per-trial info arrays are selected alike.
+
+        An int past the end is an IndexError (so ``for trial in trials`` ends); a selection of no trials is a
+        ValueError naming the index.
+        """
         B = self.n_trials
+        if isinstance(idx, (int, np.integer)) and not isinstance(idx, bool):
+            if not -B <= idx < B:
+                raise IndexError(f"Trials[{idx}]: index out of range for a batch of {B} trials")
+            idx = slice(int(idx) % B, int(idx) % B + 1)
+        elif isinstance(idx, bool) or not isinstance(idx, (slice, list, tuple, np.ndarray)):
+            raise TypeError(f"Trials[...]: expected an int, a slice or an index array, got {type(idx).__name__} "
+                            f"{idx!r}")
+        else:
+            probe = np.arange(B)[idx]  # IndexError for out-of-range arrays, as numpy says it
+            if probe.size == 0:
+                raise ValueError(f"Trials[{idx!r}]: the selection holds no trials (the batch has {B}); select at "
+                                 f"least one, e.g. trials[0:{min(B, 1)}]")
         info = {k: (v[idx] if isinstance(v, np.ndarray) and v.ndim >= 1 and len(v) == B else v)
                 for k, v in self.info.items()}
         return Trials(self.inputs[idx], self.targets[idx], self.mask[idx], self.dt, info)
@@ -136,8 +154,16 @@ class Task:
             )
         return n
 
-    def sample(self, n_trials: int, rng=0) -> Trials:
-        """Draw ``n_trials`` trials; the same ``rng`` seed gives the same trials."""
+    def sample(self, n_trials: int, rng=None) -> Trials:
+        """Draw ``n_trials`` trials from ``rng``, which is required (an int seed or a numpy Generator).
+
+        The same seed gives the same trials; a Generator advances, so two calls with one Generator give two
+        different batches. There is no default: a default seed would silently repeat the same trials on every
+        call, and fresh entropy would make runs irreproducible.
+        """
+        if rng is None:
+            raise TypeError(f"{type(self).__name__}.sample: pass rng= (an int seed or a numpy Generator); the same "
+                            "seed gives the same trials, so use a new seed or one Generator for fresh trials")
         n_trials = check_positive(n_trials, f"{type(self).__name__}.sample n_trials", integer=True)
         trials = self._sample(n_trials, as_rng(rng))
         check_shape(trials.inputs, (n_trials, None, self.n_in), f"{self.name}.inputs")
@@ -152,9 +178,16 @@ class Task:
 
     def score(self, outputs, trials: Trials) -> dict:
         """The task's natural metrics for ``outputs`` (B, T, n_out) on ``trials``."""
+        if not isinstance(trials, Trials):
+            raise TypeError(f"{self.name}.score trials: expected neurosim.tasks.Trials, got {type(trials).__name__}")
         outputs = as_array(outputs, f"{self.name}.score outputs", ndim=3, dtype=float)
         check_shape(outputs, trials.targets.shape, f"{self.name}.score outputs",
                     "outputs must match trials.targets")
+        if not np.all(np.isfinite(outputs)):  # a NaN compares as "wrong" and would still yield an accuracy
+            b, t, k = (int(i) for i in np.argwhere(~np.isfinite(outputs))[0])
+            raise ValueError(f"{self.name}.score outputs: expected finite values, got {outputs[b, t, k]} at trial "
+                             f"{b}, step {t}, output {k} ({int(np.sum(~np.isfinite(outputs)))} non-finite entries); "
+                             "the network diverged: scale down its weights or use a bounded activation")
         return self._score(outputs, trials)
 
     def _score(self, outputs: np.ndarray, trials: Trials) -> dict:

@@ -24,8 +24,8 @@ class PerceptualDecision(Task):
     choice has mean ``(1 + c) / 2``, the other ``(1 - c) / 2``. At ``c = 0`` both means are 1/2 and the "correct"
     choice is a fair coin: such trials measure the bias and count at chance.
 
-    Noise: ``sigma`` is the density of a continuous-time white noise, in 1/sqrt(s). Its mean over a step of
-    length dt has standard deviation ``sigma / sqrt(dt)`` (0.5 per step at the defaults), independent per step
+    Noise: ``evidence_noise`` is the density of a continuous-time white noise, in 1/sqrt(s). Its mean over a step of
+    length dt has standard deviation ``evidence_noise / sqrt(dt)`` (0.5 per step at the defaults), independent per step
     and channel, so the evidence integrated over the stimulus, ``sum_k u_k dt``, carries the same information at
     any dt. This is neurogym's convention (``sigma / sqrt(dt)`` with dt in ms: neurogym's sigma = 1 is
     1/sqrt(1000) = 0.0316 here).
@@ -46,7 +46,7 @@ class PerceptualDecision(Task):
     delay: float = 0.1
     decision: float = 0.2
     coherences: tuple[float, ...] = (0.0, 0.032, 0.064, 0.128, 0.256, 0.512)
-    sigma: float = 0.05
+    evidence_noise: float = 0.05  # white-noise density of the evidence, 1/sqrt(s) (not the network's sigma)
 
     name = "perceptual_decision"
     description = "two-alternative forced choice on noisy evidence (random-dot motion), answer after a delay"
@@ -61,7 +61,7 @@ class PerceptualDecision(Task):
             _fields.duration(self, field)
         _fields.duration(self, "delay", allow_zero=True)
         _fields.numbers_tuple(self, "coherences", low=0.0, high=1.0)
-        _fields.number(self, "sigma", low=0.0)
+        _fields.number(self, "evidence_noise", low=0.0)
 
     def _sample(self, n_trials: int, rng: np.random.Generator) -> Trials:
         F, S = self.steps(self.fixation, "fixation"), self.steps(self.stimulus, "stimulus")
@@ -74,7 +74,7 @@ class PerceptualDecision(Task):
         means = np.empty((n_trials, 2))
         means[b, choice] = (1 + coherence) / 2
         means[b, 1 - choice] = (1 - coherence) / 2
-        noise = rng.standard_normal((n_trials, S, 2)) * self.sigma / np.sqrt(self.dt)  # (B, S, 2)
+        noise = rng.standard_normal((n_trials, S, 2)) * self.evidence_noise / np.sqrt(self.dt)  # (B, S, 2)
         inputs = np.zeros((n_trials, T, 3))
         inputs[:, : F + S + D, 0] = 1.0
         inputs[:, F:F + S, 1:] = means[:, None, :] + noise

@@ -24,12 +24,12 @@ class SinePrediction(Task):
 
     The series is ``s(t) = sum_i a_i sin(2 pi f_i t + phi_i)`` with fixed frequencies ``f_i`` (Hz) and amplitudes
     ``a_i``, and phases ``phi_i`` drawn uniformly in [0, 2 pi) per trial. Input (B, T, 1) is the observed series
-    ``x_k = s(k dt) + noise * xi_k``, ``xi_k ~ N(0, 1)`` independent per step (observation noise, not a process
-    noise: the sines themselves are clean). Target (B, T, 1) is the *clean* value ``horizon`` ahead,
-    ``s((k + h) dt)`` with ``h = round(horizon / dt)`` steps (one step when ``horizon`` is None). Because the
-    target is clean, the best achievable error is not a noise floor: a network that filters the noise and
-    extrapolates the phases can bring the NRMSE below ``noise / std(s)`` (0.11 at the defaults), which is about
-    where simply repeating the last observation lands (0.13). The mask scores every step after ``washout``.
+    ``x_k = s(k dt) + observation_noise * xi_k``, ``xi_k ~ N(0, 1)`` independent per step (observation noise,
+    not a process noise: the sines themselves are clean). Target (B, T, 1) is the *clean* value ``horizon``
+    ahead, ``s((k + h) dt)`` with ``h = round(horizon / dt)`` steps (one step when ``horizon`` is None). Because
+    the target is clean, the best achievable error is not a noise floor: a network that filters the noise and
+    extrapolates the phases can bring the NRMSE below ``observation_noise / std(s)`` (0.11 at the defaults),
+    which is about where simply repeating the last observation lands (0.13). The mask scores every step after ``washout``.
 
     The shape of the Keras recurrent regression examples (a window of past values -> the next value), e.g.
     Chollet, *Deep Learning with Python* (2017), sec. 6.3, applied to the classic sum-of-sines series.
@@ -37,7 +37,7 @@ class SinePrediction(Task):
 
     frequencies: tuple[float, ...] = (0.6, 1.3, 2.1)
     amplitudes: tuple[float, ...] = (0.5, 0.3, 0.2)
-    noise: float = 0.05
+    observation_noise: float = 0.05  # std of the noise added to the inputs (the targets are clean)
     duration: float = 2.5
     washout: float = 0.5
     horizon: float | None = None
@@ -53,7 +53,7 @@ class SinePrediction(Task):
         super().__post_init__()
         _fields.numbers_tuple(self, "frequencies", low=0.0)
         _fields.numbers_tuple(self, "amplitudes", length=len(self.frequencies))
-        _fields.number(self, "noise", low=0.0)
+        _fields.number(self, "observation_noise", low=0.0)
         _fields.duration(self, "duration", min_steps=2)
         _fields.duration(self, "washout")
         if self.horizon is not None:
@@ -79,7 +79,7 @@ class SinePrediction(Task):
 
         k = np.arange(T)
         s = clean(k)  # (B, T)
-        inputs = s[..., None] + self.noise * xi  # (B, T, 1)
+        inputs = s[..., None] + self.observation_noise * xi  # (B, T, 1)
         targets = clean(k + H)[..., None]  # (B, T, 1)
         mask = np.zeros((n_trials, T, 1))
         mask[:, self.steps(self.washout):] = 1.0

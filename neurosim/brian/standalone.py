@@ -1,0 +1,131 @@
+"""Compile a Brian2 rate network once as a ``cpp_standalone`` program, then rerun it on new trials.
+
+Building a ``cpp_standalone`` project (code generation + a C++ compile) costs seconds; running the binary costs
+what the simulation costs. Brian2's ``run_args`` (``device.run(run_args={...})``, Brian2 >= 2.6) let a compiled
+binary start from other values without recompiling: a ``TimedArray`` key replaces the array's values (same shape)
+and a ``group.var`` key replaces a variable's initial values; Brian2 writes them to ``static_arrays/`` and passes
+their file names on the command line, where the generated ``set_from_command_line`` loads them just before the
+network runs. Here the trials' input drive (``W_in u + b``, the "projected" TimedArray of
+:mod:`neurosim.brian.rate`) and the matched noise increments are run_args, so the same binary runs any batch of
+B trials of T steps::
+
+    with compiled_rate(net, n_trials=16, n_steps=200) as sim:      # code generation + C++ compile, once
+        for seed in range(10):
+            trials = task.sample(16, rng=seed)
+            run = sim.run(trials.inputs)                            # only the binary runs: a RateRun
+
+``sim.run`` gives the same bits as ``neurosim.brian.rate.run(net, inputs, device="cpp_standalone")`` on the same
+inputs (a test checks it). Brian2's device is global: while the context is open the process's Brian2 device is
+this project (as in :func:`neurosim.brian.devices.session`, which it uses); do not run other Brian2 code in it.
+
+Many processes: each compiled network lives in its own fresh project directory (``mkdtemp``) and is removed at
+exit, so workers never share a build directory; the runtime Cython cache (``$NEUROSIM_BRIAN_CACHE``) is shared
+safely, since Brian2 compiles each module under a per-module file lock.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+
+import numpy as np
+
+from .. import equations
+from .._validate import check_positive, substeps
+from . import coupling as coupling_mod
+from . import devices
+from .rate import RateRun, _build
+
+__all__ = ["CompiledRate", "compiled_rate"]
+
+
+class CompiledRate:
+    """A rate network compiled for batches of ``n_trials`` trials of ``n_steps`` steps; see the module docstring.
+
+    Use it as a context manager (or call :meth:`close`): it holds Brian2's standalone device until closed.
+    """
+
+    def __init__(self, net, n_trials: int, n_steps: int, *, coupling: str | None = None, sim_dt=None,
+                 noise_mode: str | None = None, cache_dir=None):
+        start = time.perf_counter()
+        self.net = net.astype(np.float64) if hasattr(net, "astype") else net
+        self.n_trials = check_positive(n_trials, "compiled_rate n_trials", integer=True)
+        self.n_steps = check_positive(n_steps, "compiled_rate n_steps", integer=True)
+        if noise_mode not in (None, "matched"):
+            raise ValueError(f"compiled_rate noise_mode: expected None or 'matched' (the increments are run_args), "
+                             f"got {noise_mode!r}; Brian2's native noise would rerun with the seed of the build")
+        self.noise = noise_mode
+        self.k, self.sim_dt = substeps(self.net.dt, sim_dt)
+        self.coupling = coupling_mod.default("cpp_standalone") if coupling is None else coupling
+        self._stack = ExitStack()
+        self.runs = 0
+        try:
+            self._session = self._stack.enter_context(devices.session("cpp_standalone", cache_dir=cache_dir))
+            import brian2
+
+            T, B, N = self.n_steps, self.n_trials, self.net.n_rec
+            placeholder = np.zeros((T, B, self.net.n_in))  # (T, B, n_in): replaced by run_args at every run
+            increments = np.zeros((B, T, N)) if noise_mode == "matched" else None
+            network, namespace, self._monitor, self._meta = _build(
+                self.net, placeholder, device="cpp_standalone", coupling=self.coupling, sim_dt=self.sim_dt,
+                noise_mode=noise_mode, noise_increments=increments, input_mode="projected", brian2=brian2)
+            self._drive = namespace["drive_ta"]
+            self._noise_ta = namespace.get("noise_ta")
+            network.run(T * self.net.dt * brian2.second + self.sim_dt * brian2.second, namespace=namespace)
+            self._device = brian2.get_device()
+            self._device.build(directory=self._session.directory, compile=True, run=False, with_output=False)
+        except BaseException:
+            self._stack.close()
+            raise
+        self.build_time = time.perf_counter() - start
+
+    def run(self, inputs, noise_increments: np.ndarray | None = None) -> RateRun:
+        """Run the compiled binary on ``inputs`` (n_trials, n_steps, n_in); with noise "matched",
+        ``noise_increments`` (n_trials, n_steps, N) from :func:`neurosim.equations.noise_increments`. Returns a
+        :class:`RateRun` (states only: the readout is ``neurosim.equations.readout``)
+        whose ``build_time`` is 0 after the first run (the compile is in ``self.build_time``)."""
+        start = time.perf_counter()
+        net, T, B, N = self.net, self.n_steps, self.n_trials, self.net.n_rec
+        u = np.asarray(inputs, dtype=np.float64)
+        if u.shape != (B, T, net.n_in):
+            raise ValueError(f"CompiledRate.run inputs: expected shape {(B, T, net.n_in)} (the batch it was "
+                             f"compiled for), got {u.shape}; compile another for other sizes")
+        drive = equations.drive(net.W_in, net.b, np.ascontiguousarray(u.transpose(1, 0, 2)))  # (T, B, N)
+        run_args = {self._drive: np.ascontiguousarray(drive.reshape(T, B * N))}
+        if self.noise == "matched":
+            if noise_increments is None or np.shape(noise_increments) != (B, T, N):
+                raise ValueError(f"CompiledRate.run noise_increments: expected shape {(B, T, N)}, got "
+                                 f"{None if noise_increments is None else np.shape(noise_increments)}")
+            inc = np.asarray(noise_increments, dtype=np.float64).transpose(1, 0, 2).reshape(T, B * N)
+            run_args[self._noise_ta] = np.ascontiguousarray(inc)
+        before = time.perf_counter()
+        self._device.run(directory=self._session.directory, with_output=False, run_args=run_args)
+        binary = time.perf_counter() - before
+        states = np.asarray(getattr(self._monitor, "r_" if net.form == "rate" else "x_"))  # (B*N, T+1)
+        states = states[:, 1:].reshape(B, N, T).transpose(0, 2, 1)  # (B, T, N)
+        run_time = float(self._device._last_run_time)
+        self.runs += 1
+        metadata = {"device": "cpp_standalone", "target": "cpp", "coupling": self.coupling, "sim_dt": self.sim_dt,
+                    "substeps": self.k, "input_mode": "projected", "noise_mode": self.noise, "n_neurons": B * N,
+                    "method": "euler", "compiled_runs": self.runs, "reused_build": self.runs > 1,
+                    "timings": {"compile_and_setup": self.build_time, "binary": binary,
+                                "total": time.perf_counter() - start}, **self._meta}
+        build = self.build_time if self.runs == 1 else 0.0
+        return RateRun(np.ascontiguousarray(states), build + (time.perf_counter() - start) - run_time, run_time,
+                       metadata)
+
+    def close(self) -> None:
+        """Restore Brian2's device and preferences and remove the project directory."""
+        self._stack.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def compiled_rate(net, n_trials: int, n_steps: int, **options) -> CompiledRate:
+    """:class:`CompiledRate` (a context manager): compile ``net`` once for batches of (n_trials, n_steps)."""
+    return CompiledRate(net, n_trials, n_steps, **options)

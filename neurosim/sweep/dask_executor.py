@@ -1,0 +1,49 @@
+"""The Dask adapter: the only module of neurosim that imports Dask (lazily, when a Dask sweep starts).
+
+``dask_executor(scheduler=ADDRESS)`` connects to an existing cluster (``tcp://host:8786``, or a scheduler file
+path ending in ``.json``); ``dask_executor(n_workers=N)`` starts a LocalCluster of N worker processes with one
+thread each and closes it afterwards. Either way it yields ``Client.get_executor()``, a
+``concurrent.futures.Executor``. The jobs' results come back to this process, which writes them: the workers need
+neurosim (the same version) importable, not the output directory.
+
+Install with ``pip install 'neurosim[dask]'``.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+
+__all__ = ["dask_executor"]
+
+
+def _import():
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as err:
+        raise ImportError("a Dask sweep (--dask-local or --scheduler) needs dask.distributed: "
+                          "pip install 'neurosim[dask]'") from err
+    return Client, LocalCluster
+
+
+@contextmanager
+def dask_executor(scheduler: str | None = None, n_workers: int | None = None):
+    """Yield ``(executor, n_workers)`` on a Dask cluster; see the module docstring."""
+    Client, LocalCluster = _import()
+    cluster = None
+    if scheduler is not None:
+        if not isinstance(scheduler, str) or not scheduler:
+            raise ValueError(f"scheduler: expected an address such as 'tcp://10.0.0.5:8786' or a scheduler file "
+                             f"(.json), got {scheduler!r}")
+        client = (Client(scheduler_file=scheduler) if scheduler.endswith(".json") else Client(scheduler))
+    else:
+        cluster = LocalCluster(n_workers=n_workers or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    try:
+        n = len(client.scheduler_info().get("workers", {})) or (n_workers or 1)
+        yield client.get_executor(pure=False), n
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,40 @@
+"""neurosim.brian.standalone: a cpp_standalone rate network compiled once reruns on new trials (Brian2 run_args)
+and gives, run after run, what the artificial RNN gives on the same trials and noise (round-off, as in
+tests/test_rate.py), without rebuilding."""
+
+import os
+
+import numpy as np
+import pytest
+
+import neurosim as ns
+
+pytestmark = [pytest.mark.brian2, pytest.mark.slow]  # one C++ standalone build (~15-40 s on 2 loaded cores)
+
+TOL = 1e-10
+
+
+def test_one_build_reruns_on_fresh_trials_and_noise(cache):
+    from neurosim.brian.standalone import compiled_rate
+
+    task = ns.tasks.make("flip_flop", dt=0.01, duration=0.5)
+    net = ns.RateNetwork.random(n_in=3, n_rec=12, n_out=3, tau=0.05, dt=0.01, sigma=0.2, g=1.3, rng=3)
+    batches = [task.sample(3, rng=seed) for seed in (0, 1, 2)]
+    with compiled_rate(net, 3, batches[0].n_steps, noise_mode="matched", cache_dir=cache) as sim:
+        binary = os.path.join(sim._session.directory, "main")
+        built = os.stat(binary).st_mtime_ns
+        runs = []
+        for seed, trials in enumerate(batches):
+            increments = ns.equations.noise_increments(net, 3, trials.n_steps, rng=100 + seed)  # (B, T, N)
+            states, outputs = ns.ann.forward(net, trials.inputs, noise_increments=increments)
+            run = sim.run(trials.inputs, noise_increments=increments)
+            np.testing.assert_allclose(run.states, states, atol=TOL, rtol=0)
+            readout = ns.equations.readout(net.W_out, net.b_out, ns.equations.source(net, run.states))
+            np.testing.assert_allclose(readout, outputs, atol=TOL, rtol=0)
+            runs.append(run)
+        with pytest.raises(ValueError, match=r"expected shape \(3, 50, 3\)"):
+            sim.run(batches[0].inputs[:2])
+        assert os.stat(binary).st_mtime_ns == built  # the one binary ran three times: never rebuilt
+    assert np.abs(runs[0].states - runs[1].states).max() > 0.1  # new trials, new trajectories
+    assert [r.metadata["compiled_runs"] for r in runs] == [1, 2, 3]
+    assert [r.metadata["reused_build"] for r in runs] == [False, True, True]
