@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations
+from .. import equations
 from .._validate import as_rng, check_positive
 from ..tasks import Trials
 from . import _buffers, losses, rnn
@@ -108,9 +108,8 @@ def loss_and_grads(nets, batches, *, loss: str | None = None, l2: float = 0.0, l
     else:
         S_out = Sx
     H = Sx.shape[-1]
-    z = S_out.reshape(S, T * B, H) @ np.swapaxes(stack.W_out, -1, -2)  # (S, T B, n_out), the readout
-    z += stack.b_out[:, None, :]
-    y = activations.output(z.reshape(S, T, B, -1), first.output_activation)  # (S, T, B, n_out)
+    y = np.stack([equations.readout(stack.W_out[s], stack.b_out[s], S_out[s], first.output_activation)
+                  for s in range(S)])  # (S, T, B, n_out): the readout, a small product per network
     values, dz = [], np.empty_like(y)
     for s, b in enumerate(batches):
         target = np.ascontiguousarray(b.targets.transpose(1, 0, 2), dtype=dtype)
