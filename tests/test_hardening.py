@@ -107,8 +107,8 @@ def test_force_unmarks_a_finished_run_before_overwriting_it(tmp_path, monkeypatc
     assert cli.main(argv) == 0
     assert _files.run_state("run")[0] == "complete"
     written = sorted(os.listdir("run"))
-    assert written == sorted(["manifest.json", "metrics.json", "outputs.png", "report.html", "report.md",
-                              "trajectories.png"])
+    assert written == sorted(["manifest.json", "metrics.json", "outputs.png", "psychometric.png", "report.html",
+                              "report.md", "trajectories.png"])
     with open("run/manifest.json") as fh:
         assert json.load(fh)["command"] == "neurosim " + " ".join(argv)
     assert cli.main(argv) == 2  # a finished run is never overwritten silently
