@@ -206,7 +206,7 @@ def _tables(report: Report, exp: base.Experiment):
         return checks, None
     keys = [k for k in summary[0] if k != "n" and not k.endswith("_sd") and f"{k}_sd" not in summary[0]]
     cols = [k for k in summary[0] if f"{k}_sd" in summary[0]]
-    spread = lambda s, c: _fmt(s[c]) + ("" if s["n"] < 2 else f" ± {_fmt(s[c + '_sd'])}")  # noqa: E731
+    spread = lambda s, c: _fmt(s[c]) + ("" if s["n"] < 2 or math.isnan(s[c]) else f" ± {_fmt(s[c + '_sd'])}")  # noqa
     body = [[_fmt(s[k]) for k in keys] + [str(s["n"])] + [spread(s, c) for c in cols] for s in summary]
     return checks, [keys + ["seeds"] + cols, body]
 
@@ -217,8 +217,9 @@ def _write(report: Report, exp: base.Experiment, out: str) -> None:
     checks, summary = _tables(report, exp)
     title = f"neurosim experiment {exp.name}"
     run = f"{len(report.seeds)} seed(s), {'quick' if report.quick else 'full'} mode; run time {report.run_time:.1f} s."
-    md_table = lambda h, b: ["| " + " | ".join(h) + " |", "|" + "---|" * len(h)] + [  # noqa: E731
-        "| " + " | ".join(r) + " |" for r in b]
+    cell = lambda c: c.replace("|", "\\|")  # noqa: E731  (a literal | would end the cell)
+    md_table = lambda h, b: ["| " + " | ".join(map(cell, h)) + " |", "|" + "---|" * len(h)] + [  # noqa: E731
+        "| " + " | ".join(map(cell, r)) + " |" for r in b]
     md = [f"# {title}", "", f"**Claim.** {exp.claim} ({exp.citation})", "",
           f"**Verdict: {v.status}.** {v.summary}", "", f"**What was measured.** {exp.description}", "", run, "",
           "## Checks", ""] + md_table(*checks)
