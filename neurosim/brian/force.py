@@ -76,13 +76,13 @@ class BrianForceRun:
 
 def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, learn: bool = True,
         alpha: float = 1.0, every: int = 2, step: str = "normalised", start: int = 0, n_record: int = 10,
-        device: str = "runtime", target: str = "cython", sim_dt=None, record_weights: bool = False,
+        device: str = "runtime", target: str = "auto", sim_dt=None, record_weights: bool = False,
         cache_dir=None) -> BrianForceRun:
     """:func:`neurosim.learning.force.run` in the Brian2 rate network: the same arguments and results (a run
     always starts a new RLS state, P(0) = I / alpha, from W0 = net.W_out; ``start`` continues the clock and the
     update schedule, updates where (start + t + 1) % every == 0).
 
-    device: "runtime" or "cpp_standalone"; target: "cython" or "numpy" (runtime only); sim_dt: net.dt / k
+    device: "runtime" or "cpp_standalone"; target: "auto", "cython" or "numpy" (runtime only); sim_dt: net.dt / k
     (default net.dt, the numpy run's steps); record_weights: keep W_out after every step (T n_out N numbers).
     """
     started = time.perf_counter()
