@@ -201,6 +201,7 @@ def _build(plan: _Plan, v0, device, weights_every, rec_units, brian2) -> dict:
     if device == "cpp_standalone":
         hook, hook_ns, n_updates = _hook_cpp(plan, neurons, readout, weights, brian2)
         namespace.update(hook_ns)
+        rls_cpp.written_by_hook(brian2.get_device(), readout.variables["z"], weights.variables["w"])
     else:
         hook, n_updates = _hook_runtime(plan, neurons, readout, weights, brian2)
     objects.append(hook)
