@@ -87,6 +87,19 @@ def test_brian_rate_force_standalone_is_numpy_force_over_50_tau(cache):
 
 
 @pytest.mark.brian2
+@pytest.mark.slow
+def test_brian_rate_force_standalone_final_state_after_a_long_run(cache):
+    """The state the run ends in (the next run's x0) is the last step's, also after 14400 steps (the S&A
+    length, whose T dt is not a round number of clock ticks)."""
+    net, W_fb, f = _sa(60, seed=3, n_steps=14400)
+    ours = force.run(net, W_fb, targets=f, substrate="rate", device="cpp_standalone", cache_dir=cache)
+    ref = force.run(net, W_fb, targets=f)
+    np.testing.assert_allclose(ours.rates[-1], ns.equations.source(net, ours.net.x0)[:10], rtol=0, atol=1e-12)
+    assert np.abs(ours.net.x0).max() > 0.1
+    np.testing.assert_allclose(ours.outputs[:500], ref.outputs[:500], rtol=0, atol=TOL)
+
+
+@pytest.mark.brian2
 def test_brian_free_run_continues_the_schedule_and_is_the_folded_plain_rate_network(cache):
     """After learning, a free run in the FORCE loop (learning off, start = steps done) is the folded network on
     the plain Brian2 rate substrate (``simulate``), and both are numpy's free run."""

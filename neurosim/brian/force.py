@@ -76,13 +76,13 @@ class BrianForceRun:
 
 def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, learn: bool = True,
         alpha: float = 1.0, every: int = 2, step: str = "normalised", start: int = 0, n_record: int = 10,
-        device: str = "runtime", target: str = "cython", sim_dt=None, record_weights: bool = False,
+        device: str = "runtime", target: str = "auto", sim_dt=None, record_weights: bool = False,
         cache_dir=None) -> BrianForceRun:
     """:func:`neurosim.learning.force.run` in the Brian2 rate network: the same arguments and results (a run
     always starts a new RLS state, P(0) = I / alpha, from W0 = net.W_out; ``start`` continues the clock and the
     update schedule, updates where (start + t + 1) % every == 0).
 
-    device: "runtime" or "cpp_standalone"; target: "cython" or "numpy" (runtime only); sim_dt: net.dt / k
+    device: "runtime" or "cpp_standalone"; target: "auto", "cython" or "numpy" (runtime only); sim_dt: net.dt / k
     (default net.dt, the numpy run's steps); record_weights: keep W_out after every step (T n_out N numbers).
     """
     started = time.perf_counter()
@@ -130,7 +130,7 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
         z = np.asarray(mon["z"].z_).T  # (T + 1, n_out)
         norms = np.asarray(mon["stats"].w_norm_)[0], np.asarray(mon["stats"].dw_norm_)[0]  # (T + 1,) each
         states = np.asarray(getattr(mon["rates"], state_name + "_")).T[:, :n_rec]  # (T + 1, n_rec) x or r
-        x_end = np.asarray(getattr(mon["final"], state_name + "_"))[:, -1]  # (N,)
+        x_end = np.asarray(built["final"].variables["x"].get_value()).copy()  # (N,) after numpy's last step
         W_end = np.asarray(built["weights"].variables["w"].get_value()).reshape(n_out, N).copy()
         weights = np.asarray(mon["w"].w_).T.reshape(T + 1, n_out, N)[1:] if record_weights else None
         timings = dict(sess.timings, setup=before_run - started)
@@ -199,33 +199,35 @@ def _build(plan: _Plan, u, device, n_record, record_weights, brian2) -> dict:
     readout = brian2.NeuronGroup(n_out, "z : 1", dt=sim_clock_dt, name="neurosim_force_readout")
     stats = brian2.NeuronGroup(1, "w_norm : 1\ndw_norm : 1", dt=sim_clock_dt, name="neurosim_force_stats")
     weights = brian2.NeuronGroup(n_out * N, "w : 1", dt=sim_clock_dt, name="neurosim_force_weights")
+    # the state after numpy's last step (time T dt), copied by the hook at its last call
+    final = brian2.NeuronGroup(N, "x : 1", dt=sim_clock_dt, name="neurosim_force_final")
     weights.variables["w"].set_value(np.ascontiguousarray(net.W_out, dtype=np.float64).ravel())  # [o*N + j]
     stats.variables["w_norm"].set_value(np.array([np.linalg.norm(net.W_out)]))
     if device == "cpp_standalone":
-        hook, hook_ns = _hook_cpp(plan, group, readout, stats, weights, brian2)
+        hook, hook_ns = _hook_cpp(plan, group, readout, stats, weights, final, brian2)
         namespace.update(hook_ns)
+        rls_cpp.written_by_hook(brian2.get_device(), readout.variables["z"], weights.variables["w"],
+                                final.variables["x"], stats.variables["w_norm"], stats.variables["dw_norm"])
         rls = None
     else:
-        hook, rls = _hook_runtime(plan, group, readout, stats, weights, brian2)
+        hook, rls = _hook_runtime(plan, group, readout, stats, weights, final, brian2)
     monitors = {
         "z": brian2.StateMonitor(readout, "z", record=True, dt=task_dt, when="end", name="neurosim_force_z"),
         "stats": brian2.StateMonitor(stats, ["w_norm", "dw_norm"], record=True, dt=task_dt, when="end",
                                      name="neurosim_force_norms"),
         "rates": brian2.StateMonitor(group, state_var, record=np.arange(max(n_record, 1)), dt=task_dt, when="start",
                                      name="neurosim_force_rates"),
-        # two samples, at 0 and T dt: the state after the last task step
-        "final": brian2.StateMonitor(group, state_var, record=True, dt=T * task_dt, when="start",
-                                     name="neurosim_force_final"),
     }
     if record_weights:
         monitors["w"] = brian2.StateMonitor(weights, "w", record=True, dt=task_dt, when="end",
                                             name="neurosim_force_weights_monitor")
-    network = brian2.Network(group, *rec_objects, readout, stats, weights, hook, *monitors.values(),
+    network = brian2.Network(group, *rec_objects, readout, stats, weights, final, hook, *monitors.values(),
                              name="neurosim_force_network")
-    return {"network": network, "namespace": namespace, "monitors": monitors, "weights": weights, "rls": rls}
+    return {"network": network, "namespace": namespace, "monitors": monitors, "weights": weights, "final": final,
+            "rls": rls}
 
 
-def _hook_runtime(plan: _Plan, group, readout, stats, weights, brian2):
+def _hook_runtime(plan: _Plan, group, readout, stats, weights, final, brian2):
     """The hook as a NetworkOperation calling the numpy RLS core; returns it and the RLS state."""
     from ..learning.rls import RLS
 
@@ -238,6 +240,8 @@ def _hook_runtime(plan: _Plan, group, readout, stats, weights, brian2):
     z_live = readout.variables["z"].get_value()  # (n_out,)
     w_norm, dw_norm = stats.variables["w_norm"].get_value(), stats.variables["dw_norm"].get_value()  # (1,)
     w_live = weights.variables["w"].get_value()  # (n_out * N,)
+    x_final = final.variables["x"].get_value()  # (N,)
+    last = plan.T * plan.substeps  # the hook's last call: time T dt
     counter = {"j": 0}
 
     def hook():
@@ -254,6 +258,8 @@ def _hook_runtime(plan: _Plan, group, readout, stats, weights, brian2):
             w_norm[0] = np.linalg.norm(W_out)
             w_live[:] = W_out.ravel()
         np.matmul(plan.W_fb, z, out=I_fb)  # I_fb = W_fb z (pre-update z)
+        if j == last:
+            x_final[:] = state
         counter["j"] = j + 1
 
     op = brian2.NetworkOperation(hook, dt=plan.sim_dt * brian2.second, when="before_groups", order=1,
@@ -261,7 +267,7 @@ def _hook_runtime(plan: _Plan, group, readout, stats, weights, brian2):
     return op, rls
 
 
-def _hook_cpp(plan: _Plan, group, readout, stats, weights, brian2):
+def _hook_cpp(plan: _Plan, group, readout, stats, weights, final, brian2):
     """The hook as a Brian2 Function with a C++ implementation, called by run_regularly at every unit."""
     net = plan.net
     N, n_out = net.n_rec, net.n_out
@@ -272,7 +278,8 @@ def _hook_cpp(plan: _Plan, group, readout, stats, weights, brian2):
         N=N, n_out=n_out, every=plan.every, start=plan.start, substeps=plan.substeps, alpha=repr(plan.alpha),
         learn="true" if plan.learn else "false", normalised="true" if plan.step == "normalised" else "false",
         s=name(group, coupling_mod.source_name(net)), z=name(readout, "z"), w=name(weights, "w"),
-        w_norm=name(stats, "w_norm"), dw_norm=name(stats, "dw_norm"))
+        w_norm=name(stats, "w_norm"), dw_norm=name(stats, "dw_norm"), last=plan.T * plan.substeps,
+        state=name(group, "r" if net.form == "rate" else "x"), final=name(final, "x"))
     arrays = {"neurosim_W_fb": plan.W_fb, "neurosim_f": f, "neurosim_b_out": net.b_out, "neurosim_W0": net.W_out}
     arrays = {k: np.ascontiguousarray(v, dtype=np.float64).ravel() for k, v in arrays.items()}
 
@@ -346,6 +353,9 @@ double neurosim_force_rate(const int i, const int64_t step)
                 acc += _namespaceneurosim_W_fb[a * {n_out} + o] * _neurosim_z[o];
             _neurosim_I[a] = acc;
         }}
+        if (step == {last})                                         // the state after numpy's last step
+            for (int a = 0; a < {N}; a++)
+                brian::{final}[a] = brian::{state}[a];
     }}
     return _neurosim_I[i];
 }}

@@ -19,7 +19,7 @@ implementation of the Brian2 ``Function`` that runs a FORCE hook (:mod:`neurosim
 
 from __future__ import annotations
 
-__all__ = ["SOURCE", "P_INIT"]
+__all__ = ["SOURCE", "P_INIT", "written_by_hook"]
 
 # static helpers: the RLS step and P's initial value; the names carry the neurosim_ prefix to stay out of Brian2's
 SOURCE = """
@@ -73,3 +73,14 @@ static double* neurosim_rls_P_init(const int N, const double alpha)
 """
 
 P_INIT = "neurosim_rls_P_init"
+
+
+def written_by_hook(device, *variables) -> None:
+    """Tell the cpp_standalone ``device`` that a C++ hook writes ``variables`` (Brian2 ``ArrayVariable``s).
+
+    The device caches the values it knows (set before the run, or zeros from creation) and returns them after
+    the run instead of reading the results, unless a generated code object writes the variable; a hook writing
+    through ``brian::`` pointers is invisible to it. Forgetting the cache makes ``get_value`` read the results.
+    """
+    for var in variables:
+        device.array_cache[var] = None

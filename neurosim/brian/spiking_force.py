@@ -75,7 +75,7 @@ def _steps(value: float, unit: float, name: str, unit_name: str) -> int:
 
 
 def run(snet, W_fb, targets, *, alpha: float, every, train_start=0.0, train_stop=None, step: str = "unnormalised",
-        inputs=None, W_out0=None, device: str = "runtime", target: str = "cython", rng=0, weights_every=None,
+        inputs=None, W_out0=None, device: str = "runtime", target: str = "auto", rng=0, weights_every=None,
         weight_units=None, v_init=None, cache_dir=None) -> SpikingForceRun:
     """Run ``snet`` (rate form, sigma_v = 0 or not) for T task steps while FORCE trains its readout.
 
@@ -201,6 +201,7 @@ def _build(plan: _Plan, v0, device, weights_every, rec_units, brian2) -> dict:
     if device == "cpp_standalone":
         hook, hook_ns, n_updates = _hook_cpp(plan, neurons, readout, weights, brian2)
         namespace.update(hook_ns)
+        rls_cpp.written_by_hook(brian2.get_device(), readout.variables["z"], weights.variables["w"])
     else:
         hook, n_updates = _hook_runtime(plan, neurons, readout, weights, brian2)
     objects.append(hook)

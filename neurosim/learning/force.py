@@ -401,7 +401,8 @@ def _run_brian(net, W_fb, n_steps, substrate, rls, brian: dict, **kwargs):
     from ..brian import force as brian_force
 
     net = _check_net(net, "force.run")
-    return brian_force.run(net, _check_feedback(net, W_fb, "force.run W_fb"), n_steps, **kwargs, **brian)
+    with one_blas_thread():
+        return brian_force.run(net, _check_feedback(net, W_fb, "force.run W_fb"), n_steps, **kwargs, **brian)
 
 
 def _train_brian(net, W_fb, trials, steps, every, alpha, step, validate, substrate, brian):

@@ -36,6 +36,7 @@ import numpy as np
 from .._validate import as_rng, check_choice, check_positive
 from ..analysis import metrics
 from ..spiking import SpikingNetwork
+from .force import one_blas_thread
 from .rls import STEPS
 
 __all__ = ["NicolaClopath", "reservoir", "train", "score", "SpikingForceResult", "PEAK_TOLERANCE", "AMPLITUDE",
@@ -144,7 +145,7 @@ def score(z, targets, spike_times, n_neurons: int, config: NicolaClopath) -> dic
     return out
 
 
-def train(config: NicolaClopath = NicolaClopath(), *, rng=0, device: str = "runtime", target: str = "cython",
+def train(config: NicolaClopath = NicolaClopath(), *, rng=0, device: str = "runtime", target: str = "auto",
           weights_every=0.01, weight_units=10, cache_dir=None) -> SpikingForceResult:
     """Draw the network from ``rng``, run ``config.duration`` seconds in Brian2 learning the 5 Hz sine from
     ``train_start`` to ``train_stop``, score the rest (:func:`score`).
@@ -161,10 +162,11 @@ def train(config: NicolaClopath = NicolaClopath(), *, rng=0, device: str = "runt
     task = make("sine", dt=c.dt, period=c.period, duration=c.n_steps * c.dt, random_phase=False)
     f = task.sample(1, rng=0).info["clean_targets"][0]  # (T, 1) sin(2 pi (k + 1) dt / period)
     units = None if weight_units is None else np.arange(min(int(weight_units), c.n_rec))
-    run = brian_sf.run(snet, W_fb, f, alpha=c.alpha, every=c.every, train_start=c.train_start,
-                       train_stop=c.train_stop, step=c.step, device=device, target=target, rng=rng,
-                       weights_every=weights_every, weight_units=units, v_init=(c.v_reset, c.v_init_high),
-                       cache_dir=cache_dir)
+    with one_blas_thread():  # the runtime hook's RLS steps: a second BLAS thread never pays (force.py)
+        run = brian_sf.run(snet, W_fb, f, alpha=c.alpha, every=c.every, train_start=c.train_start,
+                           train_stop=c.train_stop, step=c.step, device=device, target=target, rng=rng,
+                           weights_every=weights_every, weight_units=units, v_init=(c.v_reset, c.v_init_high),
+                           cache_dir=cache_dir)
     scores = score(run.z, f, run.spike_times, c.n_rec, c)
     return SpikingForceResult(run=run, targets=f, net=snet.replace(W_out=run.W_out), W_fb=W_fb, config=c,
                               scores=scores)
