@@ -52,6 +52,7 @@ def test_procrustes_angle_matches_scipy():
     assert procrustes_angle(A, np.pad(A, ((0, 0), (0, 2)))) == pytest.approx(0.0, abs=1e-6)  # extra zero units
 
 
+@pytest.mark.slow
 def test_dsa_tells_a_rotated_copy_from_another_system():
     pytest.importorskip("DSA")
     rng = np.random.default_rng(0)

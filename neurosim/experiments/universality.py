@@ -96,7 +96,7 @@ def spiking_part(cfg: dict, seed: int) -> dict:
     from ..spec import fit, load_spec
     from ..spiking import to_spiking
     from ..analysis.similarity import svcca_distance
-    from .. import activations
+    from .. import activations, equations
     from .flip_flop_fixed_points import MODELS
 
     spec = load_spec(os.path.join(MODELS, "perceptual_decision.toml"))
@@ -113,7 +113,7 @@ def spiking_part(cfg: dict, seed: int) -> dict:
     f = activations.get(parent.activation).f
     s_parent = f(simulate(parent, trials, substrate="ann").states)  # (B, T, N) what the readout sees
     s_other = f(simulate(other, trials, substrate="ann").states)
-    s_spk = spk.extras["traces"] / spk.extras["lam"]  # filtered spike trains / lambda stand for f(x)
+    s_spk = equations.activity_of(spk.extras["filtered_rates"], spk.extras["lam"])  # rate / lambda stands for f(x)
     return {"network": "perceptual_decision", "part": "spiking", "lam": float(spk.extras["lam"]),
             "retrain_seconds": train_time,
             "accuracy_parent": float(task.score(simulate(parent, trials, substrate="ann").outputs, trials)["accuracy"]),
