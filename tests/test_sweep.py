@@ -177,6 +177,7 @@ def _csv_bytes(res):
     return open(res.paths["csv"], "rb").read()
 
 
+@pytest.mark.dask
 def test_serial_pool_and_dask_give_identical_tables(tmp_path):
     pytest.importorskip("distributed")
     from neurosim.sweep.executors import executor
@@ -300,6 +301,7 @@ def test_shipped_sweeps_parse(path):
 
 @pytest.mark.slow
 @pytest.mark.brian2
+@pytest.mark.dask
 def test_workers_compile_brian2_code_into_one_fresh_cache(tmp_path, monkeypatch):
     """Two worker processes start on an empty Cython cache and compile the same modules at once (Brian2 locks each
     module): both finish, and the table equals the serial run's (in this process, on the now warm cache) and a
