@@ -2,6 +2,7 @@
 and a real process killed with SIGKILL ten times and resumed."""
 
 import hashlib
+import importlib.util
 import json
 import os
 import signal
@@ -176,6 +177,7 @@ def _csv_bytes(res):
     return open(res.paths["csv"], "rb").read()
 
 
+@pytest.mark.dask
 def test_serial_pool_and_dask_give_identical_tables(tmp_path):
     pytest.importorskip("distributed")
     from neurosim.sweep.executors import executor
@@ -299,9 +301,11 @@ def test_shipped_sweeps_parse(path):
 
 @pytest.mark.slow
 @pytest.mark.brian2
+@pytest.mark.dask
 def test_workers_compile_brian2_code_into_one_fresh_cache(tmp_path, monkeypatch):
     """Two worker processes start on an empty Cython cache and compile the same modules at once (Brian2 locks each
-    module): both finish, and the table equals the serial run's (in this process, on the now warm cache)."""
+    module): both finish, and the table equals the serial run's (in this process, on the now warm cache) and a
+    Dask LocalCluster's (whose jobs run in worker threads: Brian2 must have been imported in the main thread)."""
     cache = tmp_path / "brian-cache"
     monkeypatch.setenv("NEUROSIM_BRIAN_CACHE", str(cache))  # inherited by the spawned workers
     sweep = parse_sweep({"sweep": {"function": "neurosim.sweep.toy:rate_job", "seeds": 2}, "grid": {"g": [0.8, 1.5]}},
@@ -311,6 +315,10 @@ def test_workers_compile_brian2_code_into_one_fresh_cache(tmp_path, monkeypatch)
     assert len({r["worker"]["pid"] for r in pool.records.values()}) == 2 and any(cache.rglob("*.so"))
     serial = run(sweep, out=str(tmp_path / "serial"), executor="serial", progress=False)
     assert _csv_bytes(pool) == _csv_bytes(serial)
+    if importlib.util.find_spec("distributed") is not None:
+        dask = run(sweep, out=str(tmp_path / "dask"), executor="dask", workers=2, progress=False)
+        assert dask.counts["failed"] == 0, [dask.records[j.id]["error"] for j in dask.failed]
+        assert _csv_bytes(dask) == _csv_bytes(serial)
     assert all(float(r["max_state_diff"]) < 1e-10 for r in read_csv(pool.paths["csv"]))
 
 

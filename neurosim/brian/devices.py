@@ -74,6 +74,20 @@ def resolve_target(target: str = "auto") -> str:
     return "cython" if _CYTHON_WORKS else "numpy"
 
 
+def preload() -> bool:
+    """Import brian2 now, in the calling thread; return whether it is installed.
+
+    Brian2 installs a SIGINT handler when it is first imported, which Python allows only in the main thread, so
+    its first import must not happen inside a job that an executor runs in a worker thread (Dask workers do):
+    the sweep's Dask adapter calls this in each worker's main thread when the worker starts.
+    """
+    try:
+        import brian2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def resolve_cache_dir(path=None) -> str | None:
     """The Cython cache directory: ``path``, else ``$NEUROSIM_BRIAN_CACHE``, else None (Brian2's default)."""
     path = path if path is not None else os.environ.get(CACHE_ENV) or None

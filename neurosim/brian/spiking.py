@@ -211,15 +211,27 @@ def run(snet, inputs, *, device: str = "runtime", target: str = "auto", sim_dt=N
         before_run = time.perf_counter()
         run_time = sess.run(built.network, built.duration, namespace=built.namespace)
         total = time.perf_counter() - start
-        r = np.asarray(built.traces.r_)  # (B*N, T + 1), Hz
-        states = np.asarray(built.traces.x_) if snet.form == "current" else equations.activity_of(r, snet.lam)
-        i_spk = np.asarray(built.spikes.i[:], dtype=np.int64)
-        t_spk = np.asarray(built.spikes.t_[:], dtype=np.float64)
+        recorded = read(snet, built, B, T)
         timings = dict(sess.timings, setup=before_run - start)
         n_synapses = 0 if built.synapses is None else int(len(built.synapses))
         version = brian2.__version__
         target_used = sess.target
 
+    metadata = {"device": device, "target": target_used, "sim_dt": sim_dt, "membrane_noise": membrane_noise,
+                "seed": int(seed),
+                "n_neurons": B * N, "n_synapses": n_synapses, "method": "euler", "lam": snet.lam,
+                "synapse": snet.synapse, "brian2_version": version, "timings": timings, "cache_dir": sess.cache_dir}
+    return SpikingRun(*recorded, total - run_time, run_time, metadata)
+
+
+def read(snet, built: Built, B: int, T: int) -> tuple:
+    """After a run: ``(states, r, spike_times, spike_indices, firing_rates)`` of :class:`SpikingRun`, batch first,
+    from the monitors of ``built`` (B trials of T task steps)."""
+    N = snet.n_rec
+    r = np.asarray(built.traces.r_)  # (B*N, T + 1), Hz
+    states = np.asarray(built.traces.x_) if snet.form == "current" else equations.activity_of(r, snet.lam)
+    i_spk = np.asarray(built.spikes.i[:], dtype=np.int64)
+    t_spk = np.asarray(built.spikes.t_[:], dtype=np.float64)
     if r.shape != (B * N, T + 1):
         raise RuntimeError(f"neurosim.brian.spiking: expected {T + 1} monitor samples of {B * N} neurons, got "
                            f"{r.shape}; the monitor alignment is off")
@@ -230,9 +242,4 @@ def run(snet, inputs, *, device: str = "runtime", target: str = "auto", sim_dt=N
     spike_times = [t_spk[order[bounds[b]:bounds[b + 1]]] for b in range(B)]
     spike_indices = [unit[order[bounds[b]:bounds[b + 1]]] for b in range(B)]
     counts = np.bincount(i_spk, minlength=B * N).reshape(B, N)
-    metadata = {"device": device, "target": target_used, "sim_dt": sim_dt, "membrane_noise": membrane_noise,
-                "seed": int(seed),
-                "n_neurons": B * N, "n_synapses": n_synapses, "method": "euler", "lam": snet.lam,
-                "synapse": snet.synapse, "brian2_version": version, "timings": timings, "cache_dir": sess.cache_dir}
-    return SpikingRun(to_btn(states), to_btn(r), spike_times, spike_indices, counts / (T * snet.dt),
-                      total - run_time, run_time, metadata)
+    return to_btn(states), to_btn(r), spike_times, spike_indices, counts / (T * snet.dt)

@@ -15,7 +15,13 @@ B trials of T steps::
             run = sim.run(trials.inputs)                            # only the binary runs: a RateRun
 
 ``sim.run`` gives the same bits as ``neurosim.brian.rate.run(net, inputs, device="cpp_standalone")`` on the same
-inputs (a test checks it). Brian2's device is global: while the context is open the process's Brian2 device is
+inputs (a test checks it).
+
+The spiking network likewise (:func:`compiled_spiking`): the drive and the initial membrane potentials (drawn from
+each run's ``rng`` as :func:`neurosim.brian.spiking.build` draws them) are run_args. Brian2's own generator (the
+membrane noise) is seeded in the generated program, so every rerun of one build uses the build's ``seed``: a
+rerun equals ``spiking.run(snet, inputs, device="cpp_standalone", seed=SEED, rng=rng)``; compile another build for
+another noise seed. Brian2's device is global: while the context is open the process's Brian2 device is
 this project (as in :func:`neurosim.brian.devices.session`, which it uses); do not run other Brian2 code in it.
 
 Many processes: each compiled network lives in its own fresh project directory (``mkdtemp``) and is removed at
@@ -31,12 +37,12 @@ from contextlib import ExitStack
 import numpy as np
 
 from .. import equations
-from .._validate import check_positive, substeps
+from .._validate import as_rng, as_seconds, check_positive, substeps
 from . import coupling as coupling_mod
 from . import devices
 from .rate import RateRun, _build
 
-__all__ = ["CompiledRate", "compiled_rate"]
+__all__ = ["CompiledRate", "compiled_rate", "CompiledSpiking", "compiled_spiking"]
 
 
 class CompiledRate:
@@ -129,3 +135,81 @@ class CompiledRate:
 def compiled_rate(net, n_trials: int, n_steps: int, **options) -> CompiledRate:
     """:class:`CompiledRate` (a context manager): compile ``net`` once for batches of (n_trials, n_steps)."""
     return CompiledRate(net, n_trials, n_steps, **options)
+
+
+class CompiledSpiking:
+    """A spiking network compiled for batches of ``n_trials`` trials of ``n_steps`` steps, with Brian2's generator
+    seeded by ``seed``; see the module docstring. A context manager, like :class:`CompiledRate`."""
+
+    def __init__(self, snet, n_trials: int, n_steps: int, *, sim_dt=None, membrane_noise: bool = True, seed: int = 0,
+                 cache_dir=None):
+        from . import spiking
+
+        start = time.perf_counter()
+        self.snet = snet
+        self.n_trials = check_positive(n_trials, "compiled_spiking n_trials", integer=True)
+        self.n_steps = check_positive(n_steps, "compiled_spiking n_steps", integer=True)
+        if not equations.drive_fits(n_steps, n_trials, snet.n_rec):
+            raise ValueError(f"compiled_spiking: the drive of {n_trials} trials x {n_steps} steps x {snet.n_rec} units "
+                             "exceeds equations.PROJECTED_MAX_BYTES; compile for fewer trials per batch")
+        self.sim_dt = snet.check_sim_dt(snet.sim_dt if sim_dt is None else as_seconds(sim_dt, "sim_dt"))
+        self.membrane_noise, self.seed = membrane_noise, int(seed)
+        self._stack = ExitStack()
+        self.runs = 0
+        try:
+            self._session = self._stack.enter_context(devices.session("cpp_standalone", cache_dir=cache_dir))
+            import brian2
+
+            placeholder = np.zeros((n_trials, n_steps, snet.n_in))  # (B, T, n_in): replaced at every run
+            self._built = spiking.build(snet, placeholder, sim_dt=self.sim_dt, membrane_noise=membrane_noise, rng=0)
+            brian2.seed(self.seed)
+            self._built.network.run(self._built.duration, namespace=self._built.namespace)
+            self._device = brian2.get_device()
+            self._device.build(directory=self._session.directory, compile=True, run=False, with_output=False)
+            self._volt = brian2.volt
+        except BaseException:
+            self._stack.close()
+            raise
+        self.build_time = time.perf_counter() - start
+
+    def run(self, inputs, rng=0):
+        """Run the compiled binary on ``inputs`` (n_trials, n_steps, n_in) with initial membrane potentials from
+        ``rng``; returns a :class:`neurosim.brian.spiking.SpikingRun`."""
+        from . import spiking
+
+        start = time.perf_counter()
+        snet, T, B, N = self.snet, self.n_steps, self.n_trials, self.snet.n_rec
+        u = np.asarray(inputs, dtype=np.float64)
+        if u.shape != (B, T, snet.n_in):
+            raise ValueError(f"CompiledSpiking.run inputs: expected shape {(B, T, snet.n_in)} (the batch it was "
+                             f"compiled for), got {u.shape}; compile another for other sizes")
+        drive = equations.drive(snet.W_in, snet.b, np.ascontiguousarray(u.transpose(1, 0, 2)))  # (T, B, N)
+        v0 = as_rng(rng).uniform(snet.v_reset, snet.v_threshold, size=B * N)  # (B*N,) as spiking.build draws it
+        run_args = {self._built.namespace["drive_ta"]: np.ascontiguousarray(drive.reshape(T, B * N)),
+                    self._built.neurons.v: v0 * self._volt}
+        self._device.run(directory=self._session.directory, with_output=False, run_args=run_args)
+        recorded = spiking.read(snet, self._built, B, T)
+        run_time = float(self._device._last_run_time)
+        self.runs += 1
+        metadata = {"device": "cpp_standalone", "target": "cpp", "sim_dt": self.sim_dt,
+                    "membrane_noise": self.membrane_noise, "seed": self.seed, "n_neurons": B * N, "method": "euler",
+                    "lam": snet.lam, "synapse": snet.synapse, "compiled_runs": self.runs,
+                    "reused_build": self.runs > 1}
+        build = self.build_time if self.runs == 1 else 0.0
+        return spiking.SpikingRun(*recorded, build + (time.perf_counter() - start) - run_time, run_time, metadata)
+
+    def close(self) -> None:
+        """Restore Brian2's device and preferences and remove the project directory."""
+        self._stack.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def compiled_spiking(snet, n_trials: int, n_steps: int, **options) -> CompiledSpiking:
+    """:class:`CompiledSpiking` (a context manager): compile ``snet`` once for batches of (n_trials, n_steps)."""
+    return CompiledSpiking(snet, n_trials, n_steps, **options)

@@ -6,6 +6,10 @@ thread each and closes it afterwards. Either way it yields ``Client.get_executor
 ``concurrent.futures.Executor``. The jobs' results come back to this process, which writes them: the workers need
 neurosim (the same version) importable, not the output directory.
 
+Dask runs tasks in worker threads, and Brian2 can only be imported first in a main thread (it installs a signal
+handler): a worker plugin calls :func:`neurosim.sweep.jobs.prepare_worker` in each worker's main thread (its event
+loop) when the worker starts, including workers that join later.
+
 Install with ``pip install 'neurosim[dask]'``.
 """
 
@@ -15,6 +19,22 @@ import logging
 from contextlib import contextmanager
 
 __all__ = ["dask_executor"]
+
+
+def _prepare_plugin():
+    """A WorkerPlugin (defined here so that distributed is imported only when a Dask sweep starts; cloudpickle
+    sends the class by value)."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class NeurosimPrepare(WorkerPlugin):
+        name = "neurosim-prepare-worker"
+
+        def setup(self, worker):
+            from neurosim.sweep.jobs import prepare_worker
+
+            prepare_worker()
+
+    return NeurosimPrepare()
 
 
 def _import():
@@ -41,6 +61,7 @@ def dask_executor(scheduler: str | None = None, n_workers: int | None = None):
                                dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
     try:
+        client.register_plugin(_prepare_plugin())
         n = len(client.scheduler_info().get("workers", {})) or (n_workers or 1)
         yield client.get_executor(pure=False), n
     finally:

@@ -30,7 +30,7 @@ import time
 import traceback
 from dataclasses import dataclass
 
-__all__ = ["Job", "expand", "job_id", "canonical_json", "execute", "resolve_function"]
+__all__ = ["Job", "expand", "job_id", "canonical_json", "execute", "resolve_function", "prepare_worker"]
 
 MODEL_SECTIONS = ("task", "network", "training", "spiking")
 TIMING_COLUMNS = ("build_s", "run_s")  # compare's per-substrate timings: kept out of the rows
@@ -225,6 +225,14 @@ def _check_weights(weights: dict) -> None:
     if digest.hexdigest() != weights["sha256"]:
         raise ValueError(f"model job: the weights at {weights['path']} changed since the sweep was parsed (SHA-256 "
                          f"{digest.hexdigest()[:12]}..., expected {weights['sha256'][:12]}...); parse it again")
+
+
+def prepare_worker() -> None:
+    """What a worker process needs before it runs jobs in threads: Brian2 imported in its main thread
+    (:func:`neurosim.brian.devices.preload`). Executors whose jobs run in the main thread need nothing."""
+    from ..brian.devices import preload
+
+    preload()
 
 
 def execute(kind: str, target: str, config: dict, seed: int) -> dict:

@@ -2,7 +2,7 @@
 
 :func:`job` is a pure function of ``(config, seed)``: the spectrum and a short tanh-RNN trajectory of a random
 ``n x n`` matrix with gain ``g`` (``x_{t+1} = tanh(W x_t)``, ``W = g A / sqrt(n)``, ``A_ij ~ N(0, 1)``).
-``steps`` sets how much work it does (about 5 microseconds per step for n = 64 on one core), ``fail = true`` makes
+``steps`` sets how much work it does (a few microseconds per step for n <= 64 on one core), ``fail = true`` makes
 it raise (to exercise error records). If ``$NEUROSIM_SWEEP_TOY_LOG`` names a file, every call appends one line
 ``<seed> <g> <n>`` to it: the kill-and-resume test counts executions with it.
 
