@@ -122,7 +122,7 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
     sig, o, i, f, g, gc = (list(Z[:, :3 * H]), list(Z[:, :H]), list(Z[:, H:2 * H]), list(Z[:, 2 * H:3 * H]),
                            list(Z[:, 3 * H:4 * H]), list(Z[:, 3 * H:]))
     da_o, da_ifg, da = list(dA4[:, 0]), list(dA4[:, 1:]), list(dA)
-    tc, dhr = list(tanh_c), list(dh_readout)
+    tc, dhr, h = list(tanh_c), list(dh_readout), list(cache.xh[n_in:-1, 1:].transpose(1, 0, 2))  # h_t
     for t in range(T - 1, -1, -1):
         np.add(dhr[t], carry, out=dh)  # dL/dh_t
         np.subtract(1.0, sig[t], out=D)
@@ -131,9 +131,8 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
         np.multiply(g[t], g[t], out=K3[2 * H:])
         np.subtract(1.0, K3[2 * H:], out=K3[2 * H:])
         K3[2 * H:] *= i[t]  # i (1 - g^2)
-        np.multiply(tc[t], tc[t], out=P)
-        np.subtract(1.0, P, out=P)
-        P *= o[t]  # o (1 - tanh(c_t)^2)
+        np.multiply(h[t], tc[t], out=P)
+        np.subtract(o[t], P, out=P)  # o (1 - tanh(c_t)^2) = o - h_t tanh(c_t)
         if t + 1 < T:
             dc *= f[t + 1]  # through c_{t+1} = f_{t+1} c_t + ...
         np.multiply(dh, P, out=tmp)
