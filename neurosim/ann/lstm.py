@@ -53,6 +53,13 @@ class Cache:
     tanh_c: np.ndarray  # (T, H, B) tanh(c_t)
     S: np.ndarray  # (T, B, H) h_t, batch-major for the readout
     states = property(lambda self: self.S)  # what forward() reports: h_t
+    cs = property(lambda self: self.Z[:, 4 * self.S.shape[-1]:])  # (T + 1, H, B) c_{-1} = c0, then c_0 .. c_{T-1}
+
+    @property
+    def gates(self) -> np.ndarray:
+        """(T, 4H, B) i, f, g, o after their nonlinearities, in PyTorch's order (a copy)."""
+        T, H, B = self.tanh_c.shape
+        return self.Z[:T, :4 * H].reshape(T, 4, H, B)[:, list(BACK)].reshape(T, 4 * H, B)
 
 
 def _gates(a: np.ndarray, H: int) -> np.ndarray:
