@@ -304,7 +304,8 @@ def main(argv=None) -> None:
     print(f"BPTT training step (forward + backward + Adam), batch {B}, T = {T}, n_in = n_out = {N_IN}, "
           f"{args.clock} time, median of {args.reps} steps"
           + (f", median over {args.rounds} rounds (alternating which side runs first)" if args.rounds > 1 else ""))
-    print(f"numpy {ns_out['numpy']}, BLAS {ns_out['blas']}: {ns_out['threads']} threads; neurosim's Adam: {ns_out['adam']}")
+    print(f"numpy {ns_out['numpy']}, BLAS {ns_out['blas']}: {ns_out['threads']} threads; "
+          f"neurosim's Adam: {ns_out['adam']}")
     print(f"torch {th_out['torch']} ({th_out['backend']}): {th_out['threads']} threads")
     print("numpy matmul peak (best 2048^3 product): "
           + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in ns_out["peaks"].items()))

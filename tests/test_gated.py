@@ -266,3 +266,22 @@ def test_outputs_and_gradients_match_torch_modules(kind):
     assert abs(value - loss.item()) <= 1e-10
     for name, p in zip(_torch_names(net), list(rnn.parameters()) + list(linear.parameters())):
         np.testing.assert_allclose(grads[name], p.grad.numpy(), rtol=0, atol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_cache_reports_gates_in_pytorch_order(kind):
+    # the cells keep their gates in an internal order; cache.gates (and the LSTM's cache.cs) give PyTorch's
+    rng = np.random.default_rng(4)
+    net = GatedNetwork.random(2, 3, 1, cell=kind, init="pytorch", rng=4)
+    x = rng.normal(size=(1, 2, 2))  # (T, B, n_in), one step
+    cache = (lstm if kind == "lstm" else gru).run(net, x, None)
+    sig = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
+    a_i, a_h = net.W_ih @ x[0].T + net.b_ih[:, None], net.W_hh @ np.zeros((3, 2)) + net.b_hh[:, None]  # (G H, B)
+    if kind == "lstm":
+        a = a_i + a_h
+        want = np.concatenate([sig(a[:6]), np.tanh(a[6:9]), sig(a[9:])])  # i, f, g, o
+        np.testing.assert_allclose(cache.cs[1], want[:3] * want[6:9], rtol=1e-12, atol=1e-15)  # c0 = 0: c = i g
+    else:
+        rz = sig(a_i[:6] + a_h[:6])
+        want = np.concatenate([rz, np.tanh(a_i[6:] + rz[:3] * a_h[6:])])  # r, z, n
+    np.testing.assert_allclose(cache.gates[0], want, rtol=1e-12, atol=1e-15)

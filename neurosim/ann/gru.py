@@ -49,6 +49,12 @@ class Cache:
     S: np.ndarray  # (T, B, H) h_t, batch-major for the readout
     states = property(lambda self: self.S)  # what forward() reports: h_t
 
+    @property
+    def gates(self) -> np.ndarray:
+        """(T, 3H, B) r, z, n after their nonlinearities (a copy)."""
+        H = self.n.shape[1]
+        return np.concatenate([self.G[:, :2 * H], self.n], axis=1)
+
 
 def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
     """Forward pass. inputs (T, B, n_in) in net.dtype; a GRU has no recurrent noise (noise must be None).

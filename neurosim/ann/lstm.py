@@ -53,6 +53,13 @@ class Cache:
     tanh_c: np.ndarray  # (T, H, B) tanh(c_t)
     S: np.ndarray  # (T, B, H) h_t, batch-major for the readout
     states = property(lambda self: self.S)  # what forward() reports: h_t
+    cs = property(lambda self: self.Z[:, 4 * self.S.shape[-1]:])  # (T + 1, H, B) c_{-1} = c0, then c_0 .. c_{T-1}
+
+    @property
+    def gates(self) -> np.ndarray:
+        """(T, 4H, B) i, f, g, o after their nonlinearities, in PyTorch's order (a copy)."""
+        T, H, B = self.tanh_c.shape
+        return self.Z[:T, :4 * H].reshape(T, 4, H, B)[:, list(BACK)].reshape(T, 4 * H, B)
 
 
 def _gates(a: np.ndarray, H: int) -> np.ndarray:
@@ -122,7 +129,7 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
     sig, o, i, f, g, gc = (list(Z[:, :3 * H]), list(Z[:, :H]), list(Z[:, H:2 * H]), list(Z[:, 2 * H:3 * H]),
                            list(Z[:, 3 * H:4 * H]), list(Z[:, 3 * H:]))
     da_o, da_ifg, da = list(dA4[:, 0]), list(dA4[:, 1:]), list(dA)
-    tc, dhr = list(tanh_c), list(dh_readout)
+    tc, dhr, h = list(tanh_c), list(dh_readout), list(cache.xh[n_in:-1, 1:].transpose(1, 0, 2))  # h_t
     for t in range(T - 1, -1, -1):
         np.add(dhr[t], carry, out=dh)  # dL/dh_t
         np.subtract(1.0, sig[t], out=D)
@@ -131,9 +138,8 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
         np.multiply(g[t], g[t], out=K3[2 * H:])
         np.subtract(1.0, K3[2 * H:], out=K3[2 * H:])
         K3[2 * H:] *= i[t]  # i (1 - g^2)
-        np.multiply(tc[t], tc[t], out=P)
-        np.subtract(1.0, P, out=P)
-        P *= o[t]  # o (1 - tanh(c_t)^2)
+        np.multiply(h[t], tc[t], out=P)
+        np.subtract(o[t], P, out=P)  # o (1 - tanh(c_t)^2) = o - h_t tanh(c_t)
         if t + 1 < T:
             dc *= f[t + 1]  # through c_{t+1} = f_{t+1} c_t + ...
         np.multiply(dh, P, out=tmp)
