@@ -22,7 +22,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMAND = ["compare", "--substrates", "ann", "--trials", "4", "--quiet"]
-EXPECTED = {"metrics.json", "report.md", "report.html", "outputs.png", "trajectories.png"}  # ann-only compare
+CORE = {"metrics.json", "report.md", "report.html", "outputs.png"}  # every compare writes at least these
 
 
 def _env():
@@ -54,8 +54,9 @@ def _whole(path: str) -> bool:
     return ".part-" in name  # a temporary file of an interrupted write: allowed, it is not a final name
 
 
-def _check_directory(path: str) -> str:
-    """'complete', 'incomplete' or 'empty'; fails when anything looks complete but is not."""
+def _check_directory(path: str, expected: set | None = None) -> str:
+    """'complete', 'incomplete' or 'empty'; fails when anything looks complete but is not: a manifest must list
+    ``expected`` (the files of a finished run; at least CORE), each matching its checksum."""
     files = sorted(os.listdir(path))
     for f in files:
         assert _whole(os.path.join(path, f)), f"{path}/{f} is not whole"
@@ -63,7 +64,8 @@ def _check_directory(path: str) -> str:
         return "incomplete" if files else "empty"
     with open(os.path.join(path, "manifest.json")) as fh:
         listed = json.load(fh)["files"]
-    assert set(listed) == EXPECTED, f"{path}: the manifest lists {sorted(listed)}"
+    assert CORE <= set(listed) and (expected is None or set(listed) == expected), \
+        f"{path}: the manifest lists {sorted(listed)}"
     for name, entry in listed.items():
         with open(os.path.join(path, name), "rb") as fh:
             assert hashlib.sha256(fh.read()).hexdigest() == entry["sha256"], f"{path}/{name} differs"
@@ -86,6 +88,7 @@ def test_kill_compare_at_random_moments_then_rerun(tmp_path):
     duration = time.perf_counter() - start
     assert done.returncode == 0, err
     assert _check_directory(str(tmp_path / "reference")) == "complete"
+    expected = set(os.listdir(tmp_path / "reference")) - {"manifest.json"}  # what a finished run holds
 
     outcomes = []
     for k in range(10):
@@ -101,7 +104,7 @@ def test_kill_compare_at_random_moments_then_rerun(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)
         dirs = _run_dirs(cwd) if mode == "default" else [str(cwd / "result")] * os.path.isdir(cwd / "result")
-        states = [_check_directory(d) for d in dirs]
+        states = [_check_directory(d, expected) for d in dirs]
         state = states[0] if states else "absent"
 
         rerun = subprocess.run([sys.executable, "-m", "neurosim.cli", *COMMAND, *args], cwd=cwd, env=_env(),
@@ -111,7 +114,7 @@ def test_kill_compare_at_random_moments_then_rerun(tmp_path):
             if state == "incomplete":
                 assert "holds an unfinished run" in rerun.stdout and "left as it is" in rerun.stdout, rerun.stdout
             written = _run_dirs(cwd)[-1] if mode == "default" else str(cwd / "result")
-            assert _check_directory(written) == "complete"
+            assert _check_directory(written, expected) == "complete"
             verdict = "rerun finished"
         else:
             lines = rerun.stderr.splitlines()
