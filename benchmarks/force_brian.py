@@ -8,9 +8,11 @@
 
 In the shape of STYLE.md section 8: a config, ``run_*(config, seed, device) -> row``, ``check_*(rows) ->
 verdict`` with the numbers that decided it. One BLAS thread. Timings are noisy on a shared machine: every row
-has the wall time of the simulation loop (Brian2's own measure; standalone: the binary's loop), the whole call
-(with code generation and compilation), the process CPU time, and ``os.getloadavg()`` at its end; the two
-devices run alternately, seed by seed, so their ratio is measured side by side.
+has the wall time of the simulation loop (Brian2's own measure; standalone: the binary's loop), the CPU
+seconds of that loop (runtime: this process from the first step on; standalone: the binary's process), the
+whole call (with code generation and compilation) and ``os.getloadavg()`` at its end. On a loaded machine the
+loop's CPU seconds are what the loop would take alone; the speed verdict uses the wall time and says so. The
+two devices run alternately, seed by seed, so their ratio is measured side by side.
 
 Claims (issue 10):
 - spiking (Nicola & Clopath 2017, LIFFORCESINE), on >= 4 of 5 seeds on each device: FFT peak within 0.1 Hz of
@@ -61,7 +63,8 @@ def run_spiking(config, seed: int, device: str, *, keep: bool = False, cache_dir
     s = res.scores
     row = {"seed": seed, "device": device, "peak_hz": s["peak_hz"], "amplitude_ratio": s["amplitude_ratio"],
            "aligned_nrmse": s["aligned_nrmse"], "rate_hz": s["rate_hz"], "success": s["success"],
-           "loop_s": res.run.run_time, "total_s": wall, "cpu_s": cpu,
+           "loop_s": res.run.run_time, "loop_cpu_s": res.run.metadata["timings"]["loop_cpu"], "total_s": wall,
+           "cpu_s": cpu,
            "compile_s": res.run.metadata["timings"].get("compile", float("nan")), "load": os.getloadavg()[0]}
     if keep:
         row["result"] = res
@@ -80,17 +83,20 @@ def check_spiking(rows: list[dict], config) -> dict:
         full = config.n_rec == 2000 and config.duration == 15.0  # the speed goal is stated at full size only
         verdict[device] = {"successes": wins, "seeds": len(mine), "needed": need, "goal_met": wins >= need,
                            "max_loop_s": worst, "max_total_s": max(r["total_s"] for r in mine),
-                           "speed_met": (worst <= MAX_SECONDS[device]) if full else None}
+                           "speed_met": (worst <= MAX_SECONDS[device]) if full else None,
+                           "max_loop_cpu_s": max(r["loop_cpu_s"] for r in mine),
+                           "cpu_speed_met": (max(r["loop_cpu_s"] for r in mine) <= MAX_SECONDS[device]) if full
+                           else None}
     return verdict
 
 
 def spiking_table(rows: list[dict]) -> str:
     lines = [f"{'seed':>4} {'device':>14} {'peak Hz':>8} {'amp':>6} {'NRMSE':>6} {'rate Hz':>7} {'ok':>5} "
-             f"{'loop s':>7} {'total s':>7} {'cpu s':>6} {'load':>5}"]
+             f"{'loop s':>7} {'loop cpu':>8} {'total s':>7} {'load':>5}"]
     for r in rows:
         lines.append(f"{r['seed']:>4} {r['device']:>14} {r['peak_hz']:>8.3f} {r['amplitude_ratio']:>6.3f} "
                      f"{r['aligned_nrmse']:>6.3f} {r['rate_hz']:>7.2f} {str(r['success']):>5} {r['loop_s']:>7.1f} "
-                     f"{r['total_s']:>7.1f} {r['cpu_s']:>6.1f} {r['load']:>5.1f}")
+                     f"{r['loop_cpu_s']:>8.1f} {r['total_s']:>7.1f} {r['load']:>5.1f}")
     return "\n".join(lines)
 
 
@@ -184,11 +190,13 @@ def main(argv=None):
                 rows.append(row)
                 print(spiking_table(rows).splitlines()[-1], flush=True)
         print("\n" + spiking_table(rows))
+        verdicts = {True: "met", False: "NOT met", None: "not measured at this size"}
         for device, v in check_spiking(rows, config).items():
             print(f"{device}: success on {v['successes']} of {v['seeds']} seeds (goal >= {v['needed']}): "
-                  f"{'met' if v['goal_met'] else 'NOT met'}; slowest loop {v['max_loop_s']:.1f} s, slowest call "
-                  f"{v['max_total_s']:.1f} s (goal <= {MAX_SECONDS[device]:.0f} s for 15 s at N = 2000): "
-                  f"{ {True: 'met', False: 'NOT met', None: 'not measured at this size'}[v['speed_met']]}")
+                  f"{'met' if v['goal_met'] else 'NOT met'}; slowest loop {v['max_loop_s']:.1f} s wall, "
+                  f"{v['max_loop_cpu_s']:.1f} s CPU, slowest call {v['max_total_s']:.1f} s (goal <= "
+                  f"{MAX_SECONDS[device]:.0f} s for 15 s at N = 2000): wall {verdicts[v['speed_met']]}, CPU "
+                  f"{verdicts[v['cpu_speed_met']]}")
     else:
         config = RATE_QUICK if args.quick else RATE
         seeds = args.seeds if args.seeds is not None else list(range(2 if args.quick else RATE_SEEDS))

@@ -56,6 +56,7 @@ SCHEMA = {
         "dtype": Key(STR, "float64", choices=("float32", "float64")),
     },
     "training": {
+        "rule": Key(STR, "bptt", choices=("bptt", "force")),  # force: neurosim.learning.force.train
         "steps": Key(INT, 1000, low=0),
         "optimizer": Key(STR, "adam", choices=("adam", "sgd")),
         "lr": Key(NUM, 1e-3, low=0),
@@ -72,6 +73,10 @@ SCHEMA = {
         "patience": Key(INT, None, low=0),
         "seed": Key(INT, 0, low=0, low_ok=True),
         "test_trials": Key(INT, 200, low=0),
+        # rule = "force" only: RLS's P(0) = I / rls_alpha, an update every update_every steps, the RLS step kind
+        "rls_alpha": Key(NUM, 1.0, low=0),
+        "update_every": Key(INT, 2, low=0),
+        "rls_step": Key(STR, "normalised", choices=("normalised", "unnormalised")),
     },
 }
 GATED_NETWORK_KEYS = ("cell", "n_rec", "output_activation", "dtype")
@@ -278,6 +283,9 @@ def load_spec(path) -> ModelSpec:
 def fit(spec: ModelSpec, *, steps: int | None = None, progress: bool = True):
     """Train the spec's network on its task as the spec says; returns ``(net, history, task)``.
 
+    ``training.rule = "force"`` trains the readout by FORCE (:func:`neurosim.learning.force.train`: ``steps`` RLS
+    updates along one trajectory) and returns the folded plain RateNetwork; the rest of this docstring is BPTT's.
+
     ``training.train_trials > 0`` trains on a fixed set of that many trials with a ``validation`` fraction held
     out (the Keras way); otherwise each step draws fresh trials and ``validation`` is a number of held-out trials.
     """
@@ -289,6 +297,12 @@ def fit(spec: ModelSpec, *, steps: int | None = None, progress: bool = True):
     if steps is not None:
         kw["steps"] = steps
     t = spec.training
+    if t["rule"] == "force":  # one trajectory of steps * update_every steps; returns the folded network
+        from .learning import force
+
+        net, history, _ = force.train(net, task, steps=kw["steps"], alpha=t["rls_alpha"], every=t["update_every"],
+                                      step=t["rls_step"], progress=progress, rng=t["seed"])
+        return net, history, task
     if t["train_trials"]:
         data = task.sample(t["train_trials"], rng=t["seed"] + 1)
         validation = float(t["validation"])

@@ -242,3 +242,33 @@ def test_prepare_refuses_dale_and_draws_what_is_missing():
     ready, W_fb = force.prepare(net, rng=3)
     assert ready.mask is None and np.all(ready.W_out == 0) and np.any(ready.x0) and W_fb.shape == (40, 1)
     np.testing.assert_array_equal(ready.W_rec, net.W_rec)
+
+
+@pytest.mark.parametrize("form", ["current", "rate"])
+def test_feedback_step_is_the_reference_euler_step_of_the_fold(form):
+    """One step at a time against neurosim.equations.euler_step, the plain reference, on the folded network."""
+    net, W_fb = force.reservoir(60, form=form, rng=12)
+    net = _random_readout(net, 13)
+    folded = force.fold_feedback(net, W_fb)
+    loop = force.FeedbackLoop(net, W_fb, net.W_out)
+    x = net.x0[None, :]  # (1, N)
+    for _ in range(10):
+        loop.step(net.b)
+        x = ns.equations.euler_step(folded, x, np.zeros((1, 1)))
+        np.testing.assert_allclose(loop.x, x[0], rtol=0, atol=1e-13)
+
+
+def test_a_spec_with_rule_force_trains_by_force():
+    from neurosim.spec import SpecError, fit, parse_spec
+
+    raw = {"task": {"name": "sine", "dt": 0.001, "duration": 0.6, "random_phase": False},
+           "network": {"n_rec": 200, "form": "current", "tau": 0.01, "g": 1.5, "p": 0.1, "input_scale": 0.0},
+           "training": {"rule": "force", "steps": 1000, "update_every": 2, "rls_alpha": 1.0, "seed": 1}}
+    spec = parse_spec(raw)
+    net, history, task = fit(spec, progress=False)
+    assert history.rule == "force" and len(history.loss) == 1000 and net.mask is None
+    trials = task.sample(2, rng=5)
+    _, y = ns.ann.forward(net, trials.inputs)
+    assert task.score(y, trials)["nrmse"] < 0.1
+    with pytest.raises(SpecError, match=r"\[training\] rule: expected one of \['bptt', 'force'\]"):
+        parse_spec({**raw, "training": {"rule": "hebb"}})

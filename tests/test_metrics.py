@@ -19,7 +19,7 @@ def test_nrmse_and_mae_closed_forms():
     assert metrics.nrmse(f, f) == 0.0
     assert metrics.nrmse(np.zeros_like(f), f) == pytest.approx(1.0, rel=1e-12)  # rms = std for a zero-mean sine
     assert metrics.nrmse(0.7 * f, f) == pytest.approx(0.3, rel=1e-12)
-    assert metrics.mae(np.zeros_like(f), f) == pytest.approx(2 / np.pi, rel=1e-4)  # mean |sin| over periods (200 samples each)
+    assert metrics.mae(np.zeros_like(f), f) == pytest.approx(2 / np.pi, rel=1e-4)  # mean |sin|, 200 samples a period
     assert metrics.mae(f + 0.25, f) == pytest.approx(0.25, rel=1e-12)
     # a phase error phi gives NRMSE 2 sin(phi / 2)
     phi = 2 * np.pi * 0.01 / PERIOD

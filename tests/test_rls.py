@@ -143,3 +143,21 @@ def test_P_stays_symmetric_positive_definite_over_1e4_updates():
     assert asym < 1e-12, asym
     np.linalg.cholesky(0.5 * (rls.P + rls.P.T))  # raises LinAlgError unless positive definite
     assert np.linalg.eigvalsh(0.5 * (rls.P + rls.P.T)).min() > 0
+
+
+def test_one_triangle_update_equals_the_full_textbook_update():
+    """BLAS keeps one triangle of P; what ``rls.P`` shows equals the full-matrix np.outer update after 3000 steps."""
+    n = 200
+    R, F = _pairs(n, 3000, seed=8)
+    rls = RLS(n, 1, alpha=0.5)
+    P, w = np.eye(n) / 0.5, np.zeros(n)
+    for r, f in zip(R, F):
+        rls.step(r, f)
+        e = w @ r - f[0]
+        k = P @ r
+        c = 1.0 / (1.0 + r @ k)
+        P -= c * np.outer(k, k)
+        w -= c * e * k
+    assert _rel(rls.P, P) < 1e-10
+    assert _rel(rls.W[0], w) < 1e-10
+    np.testing.assert_array_equal(rls.P, rls.P.T)

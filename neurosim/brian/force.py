@@ -39,8 +39,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import activations, equations
-from .._validate import check_choice, check_positive, check_shape, substeps
+from .. import equations
+from .._validate import check_choice, check_finite, check_positive, check_shape, substeps
+from ..learning.rls import STEPS
 from . import coupling as coupling_mod
 from . import rls_cpp
 from .devices import DEVICES, TARGETS, session
@@ -84,7 +85,7 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
     device: "runtime" or "cpp_standalone"; target: "cython" or "numpy" (runtime only); sim_dt: net.dt / k
     (default net.dt, the numpy run's steps); record_weights: keep W_out after every step (T n_out N numbers).
     """
-    start = time.perf_counter()
+    started = time.perf_counter()
     check_choice(device, DEVICES, "device")
     check_choice(target, TARGETS, "target")
     if net.output_activation != "identity":
@@ -104,6 +105,10 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
     if learn and targets is None:
         raise ValueError("brian FORCE: learn=True needs targets (n_steps, n_out); pass learn=False to free-run")
     every = check_positive(every, "brian FORCE every", integer=True)
+    alpha = check_positive(alpha, "brian FORCE alpha")
+    check_choice(step, STEPS, "brian FORCE step")
+    if targets is not None:
+        check_finite(targets, "brian FORCE targets")
     start = check_positive(start, "brian FORCE start", integer=True, allow_zero=True)
     u = np.zeros((T, net.n_in)) if inputs is None else np.asarray(inputs, dtype=np.float64)
     check_shape(u, (T, net.n_in), "brian FORCE inputs", f"inputs are (n_steps, n_in = {net.n_in})")
@@ -120,7 +125,7 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
         before_run = time.perf_counter()
         run_time = sess.run(built["network"], T * net.dt * brian2.second + sim_dt * brian2.second,
                             namespace=built["namespace"])
-        total = time.perf_counter() - start
+        total = time.perf_counter() - started
         mon = built["monitors"]
         z = np.asarray(mon["z"].z_).T  # (T + 1, n_out)
         norms = np.asarray(mon["stats"].w_norm_)[0], np.asarray(mon["stats"].dw_norm_)[0]  # (T + 1,) each
@@ -128,7 +133,7 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
         x_end = np.asarray(getattr(mon["final"], state_name + "_"))[:, -1]  # (N,)
         W_end = np.asarray(built["weights"].variables["w"].get_value()).reshape(n_out, N).copy()
         weights = np.asarray(mon["w"].w_).T.reshape(T + 1, n_out, N)[1:] if record_weights else None
-        timings = dict(sess.timings, setup=before_run - start)
+        timings = dict(sess.timings, setup=before_run - started)
         version = brian2.__version__
         rls = built["rls"]
 
@@ -136,7 +141,7 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
         raise RuntimeError(f"brian FORCE: expected {T + 1} readout samples, got {z.shape[0]}; the monitor "
                            "alignment is off")
     # s = f(x) from the recorded state (the standalone's stored s lags one step behind the start slot)
-    rates = equations.source(net, states)  # (T + 1, n_rec) what the units send: r, or f(x)
+    rates = equations.source(net, states)  # (T + 1, n_rec)
     updated = np.zeros(T, bool)
     if learn:
         updated[(start + np.arange(T) + 1) % every == 0] = True  # numpy's schedule
@@ -181,7 +186,8 @@ def _build(plan: _Plan, u, device, n_record, record_weights, brian2) -> dict:
     input_expr, namespace, params = _input(net, u[:, None, :], mode, brian2)  # W_in u + b, (T, B = 1, n_in)
     namespace["tau"] = net.tau * second
     stored = coupling_mod.needs_stored_source("matmul", device)
-    eqs = brian_equations(net, input_expr=f"{input_expr} + I_fb", noise_mode=None, stored_source=stored) + "\nI_fb : 1"
+    eqs = brian_equations(net, input_expr=f"{input_expr} + I_fb", noise_mode=None, stored_source=stored)
+    eqs += "\nI_fb : 1"
     eqs += "".join(f"\n{name} : {'integer' if name == 'trial' else '1'} (constant)" for name in params)
     group = brian2.NeuronGroup(N, eqs, method="euler", dt=sim_clock_dt, name="neurosim_force_rate")
     state_var = "r" if net.form == "rate" else "x"
@@ -227,7 +233,7 @@ def _hook_runtime(plan: _Plan, group, readout, stats, weights, brian2):
     rls = RLS(net.n_rec, net.n_out, alpha=plan.alpha, step=plan.step, W0=net.W_out) if plan.learn else None
     W_out = rls.W if plan.learn else np.array(net.W_out, dtype=np.float64)  # (n_out, N), live
     state = group.variables["r" if net.form == "rate" else "x"].get_value()  # (N,) the live array
-    f = (lambda v: v) if net.form == "rate" else activations.get(net.activation).f
+    source = lambda v: equations.source(net, v)  # noqa: E731 - s = r, or f(x)
     I_fb = group.variables["I_fb"].get_value()  # (N,)
     z_live = readout.variables["z"].get_value()  # (n_out,)
     w_norm, dw_norm = stats.variables["w_norm"].get_value(), stats.variables["dw_norm"].get_value()  # (1,)
@@ -236,8 +242,8 @@ def _hook_runtime(plan: _Plan, group, readout, stats, weights, brian2):
 
     def hook():
         j = counter["j"]
-        s = f(state)  # (N,) s at time j sim_dt: numpy's s after its step j / substeps - 1
-        z = W_out @ s + net.b_out  # (n_out,) measured before the update
+        s = source(state)  # (N,) s at time j sim_dt: numpy's s after its step j / substeps - 1
+        z = equations.readout(W_out, net.b_out, s)  # (n_out,) z = W_out s + b_out, before the update
         z_live[:] = z
         dw_norm[0] = 0.0
         if plan.learns(j):

@@ -1,7 +1,7 @@
 """Spiking FORCE (Nicola & Clopath 2017, Nat Commun 8:2208, their LIFFORCESINE) on the Brian2 LIF substrate.
 
 The reservoir is a :class:`neurosim.SpikingNetwork` in the rate form, run with the LIF equations of
-:mod:`neurosim.brian.spiking` (the same strings, :func:`neurosim.brian.spiking.equations`)::
+:mod:`neurosim.brian.spiking` (the same strings, :func:`neurosim.brian.spiking.brian_equations`)::
 
     tau_m dv/dt = v_rest - v + bias + v_scale (x_rec + I_ext)          (unless refractory)
     x_rec = sum_j W_rec[i, j] r_j / lam                                  static weights, double-exponential synapses
@@ -37,7 +37,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import as_rng, as_seconds, check_choice, check_shape
+from .. import equations
+from .._validate import as_rng, as_seconds, check_choice, check_finite, check_positive, check_shape
+from ..learning.rls import STEPS
 from . import rls_cpp
 from .devices import DEVICES, session
 from .spiking import _namespace, brian_equations
@@ -87,13 +89,15 @@ def run(snet, W_fb, targets, *, alpha: float, every, train_start=0.0, train_stop
     """
     start_clock = time.perf_counter()
     check_choice(device, DEVICES, "device")
+    check_choice(step, STEPS, "spiking FORCE step")
+    alpha = check_positive(alpha, "spiking FORCE alpha")
     if snet.form != "rate":
         raise ValueError(f"spiking FORCE: expected a SpikingNetwork with form='rate' (the feedback W_fb z enters "
                          f"the membrane directly, as in Nicola & Clopath), got form={snet.form!r}")
     N, n_out = snet.n_rec, snet.n_out
     W_fb = check_shape(np.asarray(W_fb, dtype=np.float64), (N, n_out), "spiking FORCE W_fb",
                        "one row per neuron, one column per readout")
-    f = np.asarray(targets, dtype=np.float64)
+    f = check_finite(np.asarray(targets, dtype=np.float64), "spiking FORCE targets")
     check_shape(f, (None, n_out), "spiking FORCE targets", "one row per task step, one column per readout")
     T = f.shape[0]
     u = np.zeros((T, snet.n_in)) if inputs is None else np.asarray(inputs, dtype=np.float64)
@@ -122,6 +126,8 @@ def run(snet, W_fb, targets, *, alpha: float, every, train_start=0.0, train_stop
         run_time = sess.run(built["network"], T * dt * brian2.second + sim_dt * brian2.second,
                             namespace=built["namespace"])
         total = time.perf_counter() - start_clock
+        n_updates, cpu0 = built["n_updates"]()
+        loop_cpu = time.process_time() - cpu0 if cpu0 is not None else sess.timings.get("binary_cpu")
         z = np.asarray(built["z_monitor"].z_).T  # (T + 1, n_out)
         if weights_every is not None:
             w_t = np.asarray(built["w_monitor"].t_)
@@ -131,8 +137,7 @@ def run(snet, W_fb, targets, *, alpha: float, every, train_start=0.0, train_stop
         W_final = np.asarray(built["weights"].variables["w"].get_value()).reshape(n_out, N).copy()
         i_spk = np.asarray(built["spikes"].i[:], dtype=np.int64)
         t_spk = np.asarray(built["spikes"].t_[:], dtype=np.float64)
-        n_updates = built["n_updates"]()
-        timings = dict(sess.timings, setup=before_run - start_clock)
+        timings = dict(sess.timings, setup=before_run - start_clock, loop_cpu=loop_cpu)
         version = brian2.__version__
 
     if z.shape != (T + 1, n_out):
@@ -187,7 +192,7 @@ def _build(plan: _Plan, v0, device, weights_every, rec_units, brian2) -> dict:
         syn = brian2.Synapses(neurons, neurons, model="w : second (constant)", on_pre=on_pre, clock=sim_clock,
                               method="exact", name="neurosim_force_lif_synapses")
         syn.connect(i=pre, j=post)
-        syn.w = snet.W_spk[post, pre] * second
+        syn.w = snet.W_spk[post, pre] * second  # W_rec / lam: seconds per spike
         objects.append(syn)
     readout = brian2.NeuronGroup(n_out, "z : 1", clock=sim_clock, name="neurosim_force_readout")
     weights = brian2.NeuronGroup(n_out * N, "w : 1", clock=sim_clock, name="neurosim_force_weights")
@@ -232,12 +237,14 @@ def _hook_runtime(plan: _Plan, neurons, readout, weights, brian2):
 
     def hook():
         j = state["j"]
-        np.multiply(r_live, inv_lam, out=r)
-        z = rls.W @ r + snet.b_out  # (n_out,) z(t), before this step's update
+        if j == 0:
+            state["cpu0"] = time.process_time()  # the loop starts: code generation is done
+        np.multiply(r_live, inv_lam, out=r)  # equations.activity_of(r, lam), in place
+        z = equations.readout(rls.W, snet.b_out, r)  # (n_out,) z(t) = W_out r / lam + b_out, before the update
         z_live[:] = z
         k = min(j // plan.substeps, plan.T - 1)  # the task step that starts at or before t
         if k != state["k"]:
-            np.add(snet.W_in @ plan.u[k], snet.b, out=drive)
+            equations.drive(snet.W_in, snet.b, plan.u[k], out=drive)  # W_in u_k + b
             state["k"] = k
         np.add(plan.W_fb @ z, drive, out=I_ext)  # I_ext = W_fb z + W_in u + b
         if plan.learns(j):
@@ -247,7 +254,7 @@ def _hook_runtime(plan: _Plan, neurons, readout, weights, brian2):
 
     op = brian2.NetworkOperation(hook, dt=snet.sim_dt * brian2.second, when="before_groups",
                                  name="neurosim_force_hook")
-    return op, lambda: rls.n_updates
+    return op, lambda: (rls.n_updates, state.get("cpu0"))
 
 
 def _hook_cpp(plan: _Plan, neurons, readout, weights, brian2):
@@ -275,7 +282,7 @@ def _hook_cpp(plan: _Plan, neurons, readout, weights, brian2):
     op = neurons.run_regularly("I_ext = neurosim_force_lif(i, t_in_timesteps)", when="before_groups",
                                name="neurosim_force_hook")
     n_learn = sum(1 for j in range(0, plan.T * plan.substeps + 1, plan.every_steps) if plan.learns(j))
-    return op, {"neurosim_force_lif": fn}, lambda: n_learn
+    return op, {"neurosim_force_lif": fn}, lambda: (n_learn, None)
 
 
 # C++: at i == 0 (the first neuron of the sequential run_regularly loop) do the whole step's work; every neuron

@@ -2,7 +2,8 @@
 
 A chaotic RateNetwork learns, online and while it runs, a readout z = W_out s + b_out (s = f(x) in the current
 form, s = r in the rate form) whose value is fed back to every unit through fixed weights W_fb (N, n_out),
-W_fb ~ U(-1, 1). Forward Euler, alpha = dt / tau, exactly the step of :mod:`neurosim.ann` plus the feedback::
+W_fb ~ U(-1, 1). Forward Euler, alpha = dt / tau: :func:`neurosim.equations.euler_step` (the step of
+:mod:`neurosim.ann`) plus the feedback, with the drive, the source s and the readout from :mod:`neurosim.equations`::
 
     current form:  x_t = (1 - alpha) x_{t-1} + alpha (W_rec f(x_{t-1}) + W_fb z_{t-1} + W_in u_t + b),  s_t = f(x_t)
     rate form:     r_t = (1 - alpha) r_{t-1} + alpha f(W_in u_t + W_rec r_{t-1} + W_fb z_{t-1} + b),  s_t = r_t
@@ -29,17 +30,32 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse
 
-from .. import activations
+from .. import activations, equations
 from .._validate import as_array, as_rng, check_finite, check_positive, check_shape
 from ..network import RateNetwork
 from .loop import NonFinite
 from .loop import run as loop_run
 from .rls import RLS
 
-__all__ = ["SUBSTRATES", "reservoir", "run", "fold_feedback", "ForceRun", "FeedbackLoop", "FORCE", "prepare", "train", "SPARSE_BELOW"]
+__all__ = ["SUBSTRATES", "reservoir", "run", "fold_feedback", "ForceRun", "FeedbackLoop", "FORCE", "prepare",
+           "train", "SPARSE_BELOW"]
 
 SUBSTRATES = ("ann", "rate")  # where force.run can learn: numpy, the Brian2 rate network
 SPARSE_BELOW = 0.3  # W_rec with fewer nonzeros than this fraction is multiplied as a CSR matrix (same maths)
+
+
+def one_blas_thread():
+    """A context with BLAS limited to one thread (threadpoolctl; a no-op without it). FORCE's steps are
+    matrix-vector products of at most a few MB: a second BLAS thread never pays, and on a busy machine its
+    spin-waiting costs more than the work (measured here under load: N = 300, 500 updates, 0.29 s on one thread
+    against 9.9 s on two)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scipy's usual stacks
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def reservoir(n_rec: int = 1000, n_out: int = 1, *, p: float = 0.1, g: float = 1.5, tau=0.01, dt=0.001,
@@ -54,12 +70,8 @@ def reservoir(n_rec: int = 1000, n_out: int = 1, *, p: float = 0.1, g: float = 1
     """
     rng = as_rng(rng)
     net = RateNetwork.random(n_in, n_rec, n_out, tau=tau, dt=dt, activation=activation, form=form, g=g, p=p,
-                             rng=rng)
-    W_fb = rng.uniform(-1.0, 1.0, (net.n_rec, net.n_out))  # (N, n_out)
-    x0_scale = check_positive(x0_scale, "reservoir x0_scale", allow_zero=True)
-    x0 = x0_scale * rng.standard_normal(net.n_rec)  # (N,)
-    net = net.replace(W_in=np.zeros_like(net.W_in), W_out=np.zeros_like(net.W_out), x0=x0, mask=None)
-    return net, W_fb
+                             input_scale=0.0, rng=rng)
+    return prepare(net, x0_scale=x0_scale, rng=rng)
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,8 +122,8 @@ class FeedbackLoop:
         self.f = activations.get(net.activation).f
         self.a, self.leak, self.current = net.alpha, 1.0 - net.alpha, net.form == "current"
         self.x = net.x0.astype(net.dtype, copy=True)  # (N,) the integrated variable
-        self.s = self.f(self.x) if self.current else self.x.copy()  # (N,) what the readout sees
-        self.z = W_out @ self.s + self.b_out  # (n_out,)
+        self.s = np.array(equations.source(net, self.x))  # (N,) what the units send (a copy in the rate form)
+        self.z = equations.readout(W_out, self.b_out, self.s)  # (n_out,)
 
     def step(self, drive: np.ndarray) -> np.ndarray:
         """One Euler step (the module docstring's equations); returns z_t (n_out,)."""
@@ -128,7 +140,7 @@ class FeedbackLoop:
         else:
             self.x += self.a * self.f(u)
             self.s = self.x
-        self.z = self.W_out @ self.s + self.b_out  # (n_out,)
+        self.z = equations.readout(self.W_out, self.b_out, self.s)  # (n_out,) z_t = W_out s_t + b_out
         return self.z
 
     def learn(self, rls: RLS, target: np.ndarray) -> np.ndarray:
@@ -189,11 +201,11 @@ def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inp
         raise ValueError("force.run: learn=True needs targets (n_steps, n_out); pass learn=False to free-run")
     every = check_positive(every, "force.run every", integer=True)
     start = check_positive(start, "force.run start", integer=True, allow_zero=True)
-    drive = np.broadcast_to(net.b, (T, N))  # (T, N) W_in u_t + b
+    drive = np.broadcast_to(net.b, (T, N))  # (T, N) W_in u_t + b with u = 0
     if inputs is not None:
         inputs = check_finite(as_array(inputs, "force.run inputs", ndim=2, dtype=dtype), "force.run inputs")
         check_shape(inputs, (T, net.n_in), "force.run inputs", f"inputs are (n_steps, n_in = {net.n_in})")
-        drive = inputs @ net.W_in.T + net.b  # (T, N)
+        drive = equations.drive(net.W_in, net.b, inputs)  # (T, N)
     rls = _make_rls(net, rls, alpha, step, "force.run") if learn else None
     loop = FeedbackLoop(net, W_fb, rls.W if learn else net.W_out.copy())  # W_out: live RLS weights or a copy
     k = min(check_positive(n_record, "force.run n_record", integer=True, allow_zero=True), N)
@@ -208,17 +220,18 @@ def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inp
         from tqdm import tqdm
 
         steps = tqdm(steps, desc="FORCE" if learn else "free run", leave=False)
-    for t in steps:
-        outputs[t] = loop.step(drive[t])
-        rates[t] = loop.s[:k]
-        if learn and (start + t + 1) % every == 0:
-            before = loop.W_out.copy()  # (n_out, N)
-            loop.learn(rls, targets[t])
-            updated[t] = True
-            before -= loop.W_out
-            dw_norm[t] = float(np.linalg.norm(before))
-            norm = float(np.linalg.norm(loop.W_out))
-        w_norm[t] = norm
+    with one_blas_thread():
+        for t in steps:
+            outputs[t] = loop.step(drive[t])
+            rates[t] = loop.s[:k]
+            if learn and (start + t + 1) % every == 0:
+                before = loop.W_out.copy()  # (n_out, N)
+                loop.learn(rls, targets[t])
+                updated[t] = True
+                before -= loop.W_out
+                dw_norm[t] = float(np.linalg.norm(before))
+                norm = float(np.linalg.norm(loop.W_out))
+            w_norm[t] = norm
     final = net.replace(W_out=np.array(loop.W_out), x0=np.array(loop.x))
     t_axis = (start + np.arange(T) + 1) * net.dt
     return ForceRun(t_axis, outputs, targets, updated, w_norm, dw_norm, rates, final, W_fb, rls)
@@ -279,7 +292,7 @@ class FORCE:
         if inputs is not None:
             inputs = check_finite(as_array(inputs, "FORCE inputs", ndim=2, dtype=net.dtype), "FORCE inputs")
             check_shape(inputs, (T, net.n_in), "FORCE inputs", "one input per target step")
-            self.drive = inputs @ net.W_in.T + net.b  # (T, N)
+            self.drive = equations.drive(net.W_in, net.b, inputs)  # (T, N)
         self.every = check_positive(every, "FORCE every", integer=True)
         self.rls = _make_rls(net, None, alpha, step, "FORCE")
         self.loop = FeedbackLoop(net, self.W_fb, self.rls.W)
@@ -328,7 +341,8 @@ def prepare(net: RateNetwork, *, W_fb=None, x0_scale: float = 0.5, rng=0) -> tup
 
 
 def train(net: RateNetwork, data, *, steps: int | None = None, W_fb=None, alpha: float = 1.0, every: int = 2,
-          step: str = "normalised", validate=None, eval_every: int = 1000, progress: bool = True, rng=0):
+          step: str = "normalised", validate=None, eval_every: int = 1000, progress: bool = True, rng=0,
+          substrate: str = "ann", **brian):
     """Train a readout by FORCE in the shared training loop; returns ``(folded_net, history, W_fb)``.
 
     data: a Task (one trial of ``steps * every`` steps is sampled with ``rng``: its ``duration`` is set to that
@@ -336,6 +350,8 @@ def train(net: RateNetwork, data, *, steps: int | None = None, W_fb=None, alpha:
     The network is :func:`prepare`-d first (W_out = 0, W_fb drawn from ``rng`` unless given). ``validate``
     (``net -> (loss, metrics)``) sees the folded network. No divergence guard: single-sample FORCE errors
     fluctuate by orders of magnitude by nature; a non-finite error still stops training.
+    substrate="rate": the whole trajectory in one Brian2 run (:func:`run` with ``substrate="rate"``, options
+    ``brian``), the history's loss the same per-update errors, ``validate`` once at the end.
     """
     import dataclasses
 
@@ -358,10 +374,13 @@ def train(net: RateNetwork, data, *, steps: int | None = None, W_fb=None, alpha:
         trials = data
     else:
         raise TypeError(f"force.train data: expected a Task or Trials, got {type(data).__name__}")
+    if substrate != "ann" or brian:
+        return _train_brian(net, W_fb, trials, steps, every, alpha, step, validate, substrate, brian)
     rule = FORCE(net, W_fb, trials.targets[0], inputs=trials.inputs[0], alpha=alpha, every=every, step=step)
     steps = len(rule.targets) // every if steps is None else steps
-    folded, history = loop_run(rule, steps, validate=validate, eval_every=eval_every, divergence=None,
-                               progress=progress, desc="FORCE", name="force")
+    with one_blas_thread():
+        folded, history = loop_run(rule, steps, validate=validate, eval_every=eval_every, divergence=None,
+                                   progress=progress, desc="FORCE", name="force")
     return folded, history, W_fb
 
 
@@ -383,3 +402,26 @@ def _run_brian(net, W_fb, n_steps, substrate, rls, brian: dict, **kwargs):
 
     net = _check_net(net, "force.run")
     return brian_force.run(net, _check_feedback(net, W_fb, "force.run W_fb"), n_steps, **kwargs, **brian)
+
+
+def _train_brian(net, W_fb, trials, steps, every, alpha, step, validate, substrate, brian):
+    """force.train on a Brian2 substrate: one run along the trajectory, then the fold."""
+    from .loop import History
+
+    f, u = trials.targets[0], trials.inputs[0]  # (T, n_out), (T, n_in)
+    steps = len(f) // every if steps is None else check_positive(steps, "force.train steps", integer=True)
+    if steps * every > len(f):
+        raise ValueError(f"force.train: the training trajectory has {len(f)} steps, so at most {len(f) // every} "
+                         f"updates of every {every} steps; steps = {steps} asks for more")
+    T = steps * every
+    run_ = _run_brian(net, W_fb, T, substrate, None, brian, targets=f[:T], inputs=u[:T], learn=True, alpha=alpha,
+                      every=every, step=step, start=0, n_record=0)
+    e = run_.outputs[run_.updated] - f[:T][run_.updated]  # (steps, n_out) errors before each update
+    history = History(metric="loss", rule="force")
+    history.loss = [float(v) for v in np.mean(e * e, axis=1)]
+    folded = fold_feedback(run_.net, W_fb)
+    if validate is not None:
+        loss, scores = validate(folded)
+        history.val_step, history.val_loss, history.val_metrics = [steps], [float(loss)], [scores]
+        history.best_step = steps
+    return folded, history, W_fb

@@ -95,7 +95,7 @@ class NicolaClopath:
 
 def reservoir(config: NicolaClopath = NicolaClopath(), rng=0) -> tuple[SpikingNetwork, np.ndarray]:
     """Their network before learning: ``(snet, W_fb)``; W_out = 0, W_rec = OMEGA (row means of the nonzero
-    weights set to zero), W_fb (N, 1) = E = Q U(-1, 1). No input (n_in = 0)."""
+    weights set to zero), W_fb (N, 1) = E = Q U(-1, 1). No input: one input channel with W_in = 0."""
     c, rng = config, as_rng(rng)
     N = c.n_rec
     W = c.G * rng.standard_normal((N, N)) * (rng.random((N, N)) < c.p) / (np.sqrt(N) * c.p)  # (N, N)
@@ -103,7 +103,7 @@ def reservoir(config: NicolaClopath = NicolaClopath(), rng=0) -> tuple[SpikingNe
     counts = np.maximum(nonzero.sum(axis=1, keepdims=True), 1)
     W -= nonzero * (W.sum(axis=1, keepdims=True) / counts)  # each row's nonzero weights: mean zero
     W_fb = c.Q * rng.uniform(-1.0, 1.0, (N, 1))  # (N, 1)
-    snet = SpikingNetwork(W_in=np.zeros((N, 0)), W_rec=W, b=np.zeros(N), W_out=np.zeros((1, N)), b_out=np.zeros(1),
+    snet = SpikingNetwork(W_in=np.zeros((N, 1)), W_rec=W, b=np.zeros(N), W_out=np.zeros((1, N)), b_out=np.zeros(1),
                           lam=1.0, tau_d=c.tau_d, tau_r=c.tau_r, synapse="double", tau_m=c.tau_m,
                           refractory=c.refractory, v_rest=0.0, v_reset=c.v_reset, v_threshold=c.v_threshold,
                           bias=c.bias, v_scale=0.001, sigma_v=0.0, dt=c.dt, sim_dt=c.sim_dt, activation="linear",
