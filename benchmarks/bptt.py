@@ -5,6 +5,9 @@
     python benchmarks/bptt.py --threads 1
     python benchmarks/bptt.py --rounds 3   # alternate the two frameworks 3 times (for a busy machine)
     python benchmarks/bptt.py --openblas-coretype SkylakeX   # numpy's OpenBLAS with AVX-512 kernels
+    python benchmarks/bptt.py --clock cpu  # process CPU time instead of wall time (for a machine shared with others)
+    python benchmarks/bptt.py --stacked    # 8 seeds of a 64-unit RNN: neurosim.learning.train_stacked against
+                                           # neurosim.train one after another (no torch)
 
 One training step is forward + backward + Adam update, batch 32, T = 100 steps, n_in = n_out = 3, masked MSE
 (mask all ones, so it equals the mean squared error), for cell in {rnn, lstm, gru}, H in {64, 256}, float32
@@ -20,7 +23,9 @@ Each framework runs in its own subprocess: in one process, OpenBLAS' and OpenMP'
 and steal the cores from the other's. Both get the same number of threads: numpy's BLAS thread count, read
 from OpenBLAS, is given to ``torch.set_num_threads`` (``--threads N`` sets both). The reported time is the
 median step; with ``--rounds R`` the two workers alternate R times, and the table gives the median over
-rounds of each time and of the per-round ratio, which cancels slow drifts in the machine's load.
+rounds of each time and of the per-round ratio, which cancels slow drifts in the machine's load. On a machine
+shared with other jobs, ``--clock cpu`` times each step by the process's CPU time (``time.process_time``; both
+sides run one thread with ``--threads 1``), which does not count the time the process waits for a core.
 GFLOP/s counts the matrix products of the step (the same algorithm in both) and is compared with this
 machine's numpy matmul GFLOP/s on a large square product (the best a BLAS-bound step could do).
 """
@@ -50,14 +55,18 @@ def matmul_flops(cell: str, H: int) -> float:
     return float(recurrent + inputs + readout)
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = CLOCKS["wall"]
+
+
 def _median_time(step, reps: int, warmup: int) -> float:
     for _ in range(warmup):
         step()
     times = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         step()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     times.sort()
     return times[len(times) // 2]
 
@@ -101,9 +110,9 @@ def peak_gflops(dtype_name: str, n: int = 2048, reps: int = 7) -> float:
     np.matmul(a, b, out=out)
     best = float("inf")
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         np.matmul(a, b, out=out)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, clock() - t0)
     return 2 * n**3 / best / 1e9
 
 
@@ -146,6 +155,41 @@ def neurosim_worker(configs, reps, warmup) -> dict:
     peaks = {d: peak_gflops(d) for d in sorted({c[2] for c in configs})}
     return {"threads": threads, "blas": blas, "adam": adam, "numpy": np.__version__, "peaks": peaks,
             "results": results}
+
+
+STACK_SEEDS, STACK_H = 8, 64
+
+
+def stacked_worker(dtypes, steps, warmup) -> dict:
+    """8 seeds of a 64-unit Elman RNN, ``steps`` BPTT steps each: one after another with ``neurosim.train``,
+    then all at once with ``neurosim.learning.train_stacked``; the results must be bit-identical."""
+    import numpy as np
+
+    import neurosim as ns
+    from neurosim.learning import train_stacked
+
+    rng = np.random.default_rng(0)
+    data = ns.tasks.Trials(rng.normal(size=(8 * B, T, N_IN)), rng.normal(size=(8 * B, T, N_OUT)),
+                           np.ones((8 * B, T, N_OUT)), dt=0.01)
+    seeds = list(range(STACK_SEEDS))
+    kw = dict(batch_size=B, lr=1e-3, progress=False)
+    results = []
+    for dtype in dtypes:
+        nets = [ns.RateNetwork.random(N_IN, STACK_H, N_OUT, tau=0.01, dt=0.01, dtype=dtype, rng=s) for s in seeds]
+        train_stacked(nets, data, steps=warmup, rng=seeds, **kw)  # warm the buffer pool
+        alone_t, stacked_t = [], []
+        for _ in range(2):  # alternate the two sides
+            t0 = clock()
+            alone = [ns.train(net, data, steps=steps, rng=s, **kw) for net, s in zip(nets, seeds)]
+            t1 = clock()
+            together = train_stacked(nets, data, steps=steps, rng=seeds, **kw)
+            t2 = clock()
+            alone_t.append(t1 - t0)
+            stacked_t.append(t2 - t1)
+        same = all(np.array_equal(getattr(a, k), getattr(b, k)) for (a, _), (b, _) in zip(alone, together)
+                   for k in a.trainable) and all(ha.loss == hb.loss for (_, ha), (_, hb) in zip(alone, together))
+        results.append({"dtype": dtype, "alone": min(alone_t), "stacked": min(stacked_t), "identical": same})
+    return {"results": results, "steps": steps}
 
 
 # -- the torch worker ---------------------------------------------------------------------------------------
@@ -191,7 +235,7 @@ def _run_worker(name: str, args, extra=()) -> dict:
             env[var] = str(args.threads)
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--reps", str(args.reps),
            "--warmup", str(args.warmup), "--cells", *args.cells, "--sizes", *map(str, args.sizes),
-           "--dtypes", *args.dtypes, *extra]
+           "--dtypes", *args.dtypes, "--clock", args.clock, *extra]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"bptt.py: the {name} worker failed:\n{done.stderr}")
@@ -209,14 +253,34 @@ def main(argv=None) -> None:
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=CELLS, help="a subset of the cells")
     parser.add_argument("--sizes", nargs="+", type=int, default=SIZES, help="hidden sizes H")
     parser.add_argument("--dtypes", nargs="+", choices=DTYPES, default=DTYPES, help="a subset of the dtypes")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="time steps by wall time (default) or by the process's CPU time")
+    parser.add_argument("--stacked", action="store_true",
+                        help=f"{STACK_SEEDS} seeds of a {STACK_H}-unit RNN: train_stacked against one after another")
     parser.add_argument("--reps", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--worker", choices=("neurosim", "torch"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("neurosim", "torch", "stacked"), help=argparse.SUPPRESS)
     parser.add_argument("--torch-threads", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.reps = args.reps or (5 if args.quick else 20)
     args.warmup = args.warmup or (1 if args.quick else 3)
+    global clock
+    clock = CLOCKS[args.clock]
     configs = [(c, h, d) for d in args.dtypes for c in args.cells for h in args.sizes]
+    if args.worker == "stacked":
+        print(json.dumps(stacked_worker(args.dtypes, args.reps, args.warmup)))
+        return
+    if args.stacked:
+        load = os.getloadavg()
+        out = _run_worker("stacked", args)
+        print(f"Stacked training: {STACK_SEEDS} seeds of a {STACK_H}-unit Elman RNN, {out['steps']} BPTT steps "
+              f"each (batch {B}, T = {T}), {args.clock} time, best of 2 alternations")
+        print(f"load average (1 min) before / after: {load[0]:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
+              "cores")
+        for r in out["results"]:
+            print(f"{r['dtype']}: one after another {r['alone']:.2f} s, train_stacked {r['stacked']:.2f} s: "
+                  f"{r['alone'] / r['stacked']:.2f}x the throughput (goal >= 3x); bit-identical: {r['identical']}")
+        return
     if args.worker == "neurosim":
         print(json.dumps(neurosim_worker(configs, args.reps, args.warmup)))
         return
@@ -226,16 +290,21 @@ def main(argv=None) -> None:
 
     load = os.getloadavg()
     ours, theirs = {}, {}  # (cell, H, dtype) -> seconds, one per round
-    for _ in range(args.rounds):
-        ns_out = _run_worker("neurosim", args)
-        threads = ns_out["threads"]
-        th_out = _run_worker("torch", args, ["--torch-threads", str(threads)])
+    threads = args.threads or None  # else numpy's BLAS default, read by the first neurosim worker
+    for k in range(args.rounds):  # odd rounds run torch first: neither side always meets the same load
+        for side in ("torch", "neurosim") if k % 2 and threads else ("neurosim", "torch"):
+            if side == "neurosim":
+                ns_out = _run_worker("neurosim", args)
+                threads = threads or ns_out["threads"]
+            else:
+                th_out = _run_worker("torch", args, ["--torch-threads", str(threads)])
         for out, times in ((ns_out, ours), (th_out, theirs)):
             for r in out["results"]:
                 times.setdefault((r["cell"], r["H"], r["dtype"]), []).append(r["seconds"])
     print(f"BPTT training step (forward + backward + Adam), batch {B}, T = {T}, n_in = n_out = {N_IN}, "
-          f"median of {args.reps} steps" + (f", median over {args.rounds} rounds" if args.rounds > 1 else ""))
-    print(f"numpy {ns_out['numpy']}, BLAS {ns_out['blas']}: {threads} threads; neurosim's Adam: {ns_out['adam']}")
+          f"{args.clock} time, median of {args.reps} steps"
+          + (f", median over {args.rounds} rounds (alternating which side runs first)" if args.rounds > 1 else ""))
+    print(f"numpy {ns_out['numpy']}, BLAS {ns_out['blas']}: {ns_out['threads']} threads; neurosim's Adam: {ns_out['adam']}")
     print(f"torch {th_out['torch']} ({th_out['backend']}): {th_out['threads']} threads")
     print("numpy matmul peak (best 2048^3 product): "
           + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in ns_out["peaks"].items()))

@@ -4,10 +4,11 @@ Every file neurosim writes goes through :func:`atomic`: the bytes go to ``NAME.p
 are renamed onto ``NAME`` only once they are complete (``os.replace`` is atomic on one file system), so a killed
 command leaves either the old file, the new one, or a ``.part-`` file, never half a file under the real name.
 
-A run directory (``neurosim train/simulate/compare --out DIR``) is finished when it holds :data:`MANIFEST`, written
-last: the name, size and SHA-256 of every other file in it. :func:`run_state` reads a directory back as
-"absent", "empty", "complete" (the manifest matches every file) or "incomplete" (files but no valid manifest:
-an interrupted run, or one still being written), with a one-line description of what it found.
+A run directory (``neurosim train/simulate/compare/experiment --out DIR``) is finished when it holds
+:data:`MANIFEST`, written last: the name, size and SHA-256 of every other file in it and its subdirectories.
+:func:`run_state` reads a directory back as "absent", "empty", "complete" (the manifest matches every file) or
+"incomplete" (files but no valid manifest: an interrupted run, or one still being written), with a one-line
+description of what it found.
 """
 
 from __future__ import annotations
@@ -65,8 +66,17 @@ def _digest(path: str) -> str:
 
 
 def _files(directory: str) -> list[str]:
-    return sorted(f for f in os.listdir(directory)
-                  if f != MANIFEST and os.path.isfile(os.path.join(directory, f)))
+    """Every file under ``directory`` but the manifest, as paths relative to it ("seeds/seed-0.json")."""
+    found = []
+    for root, _, names in os.walk(directory):
+        rel = os.path.relpath(root, directory)
+        found += [n if rel == "." else os.path.join(rel, n) for n in names]
+    return sorted(f for f in found if f != MANIFEST)
+
+
+def _partial(name: str) -> bool:
+    """A temporary file of a write that did not finish (ours: NAME.part-PID; NAME.tmp elsewhere)."""
+    return PART in name or name.endswith(".tmp")
 
 
 def write_manifest(directory, command: str = "") -> str:
@@ -76,7 +86,7 @@ def write_manifest(directory, command: str = "") -> str:
     """
     directory = os.fspath(directory)
     files = _files(directory)
-    partial = [f for f in files if PART in f]
+    partial = [f for f in files if _partial(f)]
     if partial:
         raise ValueError(f"{directory}: unfinished writes {partial}; the run is not complete")
     entries = {f: {"size": os.path.getsize(os.path.join(directory, f)), "sha256": _digest(os.path.join(directory, f))}
@@ -100,8 +110,7 @@ def run_state(directory) -> tuple[str, str]:
     files = _files(directory)
     manifest = os.path.join(directory, MANIFEST)
     if not files and not os.path.exists(manifest):
-        return ("empty", f"{directory} is empty") if not os.listdir(directory) else \
-            ("incomplete", f"{directory} holds only subdirectories {sorted(os.listdir(directory))}")
+        return "empty", f"{directory} holds no files"
     if not os.path.exists(manifest):
         return "incomplete", (f"{directory} holds an unfinished run: {len(files)} file(s) ({', '.join(files[:6])}"
                               f"{', ...' if len(files) > 6 else ''}) but no {MANIFEST}, which a finished run "

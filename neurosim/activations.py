@@ -33,7 +33,8 @@ ACTIVATIONS = {
                        "clip({x}, 0, inf)"),
     "sigmoid": Activation("sigmoid", _sigmoid, lambda x, fx: fx * (1.0 - fx), "1/(1 + exp(-({x})))"),
     "softplus": Activation("softplus", lambda x: np.logaddexp(0.0, x), lambda x, fx: _sigmoid(x),
-                           "log(1 + exp({x}))"),
+                           # max(x, 0) + log(1 + exp(-|x|)): log(1 + exp(x)) overflows to inf beyond x = 709
+                           "clip({x}, 0, inf) + log(1 + exp(-abs({x})))"),
     "linear": Activation("linear", lambda x: x, lambda x, fx: np.ones_like(x), "{x}"),
 }
 

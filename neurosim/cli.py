@@ -241,7 +241,7 @@ def default_spec_path() -> str:
 
 def cmd_compare(args) -> int:
     from .compare import compare
-    from .report import table, write_report
+    from .report import reading, table, write_report
     from .spec import load_spec
 
     spec = load_spec(args.spec or default_spec_path())
@@ -262,6 +262,7 @@ def cmd_compare(args) -> int:
     print(f"\n{spec.name}: task {cmp.task.name}, {cmp.trials.n_trials} held-out trials "
           f"({time.perf_counter() - start:.1f} s in all)\n")
     print(table(cmp.rows))
+    print("\n" + reading(cmp))
     for name, why in cmp.skipped.items():
         print(f"\n{name} did not run: {why}.")
     for name, note in cmp.notes.items():
@@ -298,7 +299,8 @@ def cmd_experiment(args) -> int:
                                      config_overrides=overrides)
     print(f"\nverdict: {rep.verdict.status} ({rep.run_time:.1f} s, {len(rep.seeds)} seeds)\n{rep.verdict.summary}")
     print("\n".join("  " + c.line() for c in rep.verdict.checks))
-    print(f"wrote {out}/report.md, report.html, results.json and {len(rep.figures)} figures")
+    _finish(out, args)
+    print(f"wrote {out}/report.md, report.html, results.json, {len(rep.figures)} figures and manifest.json")
     return 0
 
 

@@ -145,6 +145,42 @@ def lambda_curve(calibration, ax=None):
     return ax
 
 
+def psychometric(coherences, accuracies: dict, *, counts=None, ax=None):
+    """The psychometric curve of each substrate in one Axes: accuracy (fraction correct) against coherence.
+
+    ``coherences`` (C,) the tested coherences; ``accuracies`` maps a label (a substrate) to its (C,) accuracies at
+    them, e.g. a decision task's ``accuracy_c<c>`` scores. ``counts`` (C,), the trials per coherence, adds binomial
+    standard errors sqrt(p (1 - p) / n) as error bars. Chance (0.5) is drawn dashed; the x axis is logarithmic with
+    0 drawn at half the smallest nonzero coherence (the convention of Britten et al. 1992). Substrates that agree
+    to round-off draw on top of each other.
+    """
+    ax = _axes(ax, figsize=(4.5, 3.4))
+    c = np.asarray(coherences, dtype=float)  # (C,)
+    nonzero = c[c > 0]
+    zero_at = nonzero.min() / 2 if nonzero.size else 1.0
+    x = np.where(c > 0, c, zero_at)
+    order = np.argsort(x)
+    markers = "osD^v<>"
+    lowest = 0.4
+    for i, (label, acc) in enumerate(accuracies.items()):
+        p = np.asarray(acc, dtype=float)  # (C,)
+        err = None if counts is None else np.sqrt(p * (1 - p) / np.maximum(np.asarray(counts, dtype=float), 1))
+        lowest = min(lowest, float(np.nanmin(p)) - 0.05) if np.any(np.isfinite(p)) else lowest
+        ax.errorbar(x[order], p[order], yerr=None if err is None else err[order], marker=markers[i % len(markers)],
+                    ms=4, lw=1.2, capsize=2, label=label)
+    ax.axhline(0.5, color="k", ls="--", lw=0.8)
+    if np.all(x > 0) and x.size > 1:
+        ax.set_xscale("log")
+        ax.set_xticks(x[order])
+        ax.set_xticklabels(["0" if v == 0 else f"{v:g}" for v in c[order]], fontsize=7)
+        ax.minorticks_off()
+    ax.set_ylim(max(lowest, -0.02), 1.02)
+    ax.set_xlabel("coherence")
+    ax.set_ylabel("accuracy (fraction correct)")
+    ax.legend(frameon=False, fontsize=7)
+    return ax
+
+
 def raster(times, indices, n_neurons: int, *, dale=None, t_range=None, ax=None, markersize: float = 1.5):
     """Spike raster of one trial: one row per neuron, excitatory (blue) above inhibitory (red) when ``dale``
     signs are given. ``times`` (s) and ``indices`` as in ``Result.extras["spike_times"][b]`` and

@@ -6,10 +6,12 @@ from __future__ import annotations
 import html
 import os
 
+import numpy as np
+
 from . import plots
 from ._files import write_json, write_text
 
-__all__ = ["table", "write_report", "COLUMNS"]
+__all__ = ["table", "write_report", "reading", "psychometric_points", "COLUMNS"]
 
 # (key in a row, column header, format)
 COLUMNS = [
@@ -44,6 +46,54 @@ def table(rows) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body])
 
 
+def psychometric_points(cmp):
+    """``(coherences, {substrate: accuracies}, trials per coherence)`` of a comparison on a decision task with
+    coherences (the rows' ``accuracy_c<c>`` scores); None for any other task."""
+    coherence = cmp.trials.info.get("coherence") if cmp.task.kind == "decision" else None
+    if coherence is None:
+        return None
+    coh, counts = np.unique(np.asarray(coherence, dtype=float), return_counts=True)
+    curves = {r["substrate"]: [r.get(f"accuracy_c{c:g}", np.nan) for c in coh] for r in cmp.rows}
+    return coh.tolist(), curves, counts.tolist()
+
+
+def reading(cmp) -> str:
+    """One paragraph on what the table shows: each substrate's score beside the ANN's, with the sampling error of
+    the trials, and how far its outputs are from the ANN's."""
+    rows = {r["substrate"]: r for r in cmp.rows}
+    n = cmp.trials.n_trials
+    decision = cmp.task.kind == "decision"
+    key, what = ("accuracy", "accuracy") if decision else ("nrmse", "NRMSE")
+    text = [f"Each row ran the same {n} held-out trials."]
+    if decision:
+        text.append("Accuracy is the fraction of trials whose mean output over the decision period picks the "
+                    "correct choice (chance is 0.5, and trials at coherence 0 are at chance by construction); "
+                    "the psychometric figure breaks it down by coherence.")
+        p = rows.get("ann", next(iter(rows.values()))).get("accuracy", np.nan)
+        se = float(np.sqrt(p * (1 - p) / n)) if np.isfinite(p) else np.nan
+        text.append(f"With {n} trials an accuracy near {p:.2f} has a standard error of about {se:.3f}, so "
+                    "differences smaller than twice that are noise.")
+    else:
+        text.append("NRMSE is the root mean squared error over the target's standard deviation (0 is perfect, "
+                    "1 is no better than the mean).")
+    ann = rows.get("ann")
+    for name, r in rows.items():
+        if name == "ann" or ann is None or key not in r or key not in ann:
+            continue
+        dev = r.get("max_dev_from_ann", np.nan)
+        same = dev < 1e-9
+        sentence = (f"The {name} substrate scores {what} {r[key]:.3f} against the ANN's {ann[key]:.3f}"
+                    + (f" ({100 * r[key] / ann[key]:.0f}% of it)" if decision and ann[key] > 0 else ""))
+        mean_dev = r.get("mean_dev_from_ann", np.nan)
+        sentence += (f"; its outputs equal the ANN's to round-off (largest deviation {dev:.1g}): the same "
+                     "computation." if same else
+                     f"; its outputs deviate from the ANN's by up to {dev:.2g} (mean {mean_dev:.2g}).")
+        text.append(sentence)
+    text.append("CCA and Procrustes compare the hidden trajectories with the ANN's (1: the same up to a linear map, or "
+                "up to rotation, translation and scale); build and run are wall-clock seconds on this machine.")
+    return " ".join(text)
+
+
 def _figures(cmp, out: str) -> list[tuple[str, str]]:
     """Draw every figure that applies; returns (file name, caption) pairs."""
     figs = []
@@ -62,6 +112,14 @@ def _figures(cmp, out: str) -> list[tuple[str, str]]:
         ax.set_title("spiking network, trial 0", fontsize=9)
         plots.save(ax, os.path.join(out, "raster.png"))
         figs.append(("raster.png", "Spike raster of the LIF network on trial 0."))
+    points = psychometric_points(cmp)
+    if points is not None:
+        coh, curves, counts = points
+        ax = plots.psychometric(coh, curves, counts=counts)
+        ax.set_title(f"psychometric curves, {cmp.trials.n_trials} trials", fontsize=9)
+        plots.save(ax, os.path.join(out, "psychometric.png"))
+        figs.append(("psychometric.png", "Accuracy against coherence on every substrate (error bars: binomial "
+                                         "standard errors over the trials at each coherence; dashed: chance)."))
     if cmp.calibration is not None:
         plots.save(plots.lambda_curve(cmp.calibration), os.path.join(out, "lambda.png"))
         figs.append(("lambda.png", "Task score of the spiking network against the scaling lambda."))
@@ -91,6 +149,7 @@ def write_report(cmp, out: str) -> dict:
     md = [f"# {title}", "", intro, "",
           "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     md += ["| " + " | ".join(row) + " |" for row in body]
+    md += ["", reading(cmp)]
     for name, why in cmp.skipped.items():
         md += ["", f"**{name}** did not run: {why}."]
     for name, note in cmp.notes.items():
@@ -109,7 +168,8 @@ def write_report(cmp, out: str) -> dict:
             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}img{max-width:100%}"
             "figcaption{font-style:italic;font-size:90%}</style></head><body>"
             f"<h1>{esc(title)}</h1><p>{esc(intro)}</p><table><tr>"
-            + "".join(f"<th>{esc(h)}</th>" for h in header) + f"</tr>{rows_html}</table>{skipped}{fig_html}"
+            + "".join(f"<th>{esc(h)}</th>" for h in header) + f"</tr>{rows_html}</table><p>{esc(reading(cmp))}</p>"
+            f"{skipped}{fig_html}"
             "</body></html>\n")
     write_text(os.path.join(out, "report.html"), page)
     return metrics

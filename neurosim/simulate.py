@@ -46,8 +46,9 @@ def simulate(net, trials: Trials, substrate: str = "ann", *, noise_mode: str | N
     each substrate draw its own (Brian2's ``xi``, seeded from ``rng``); None runs without noise.
     rng: int seed or numpy Generator; an int gives the same noise on every substrate.
     options: the substrate's own (``neurosim.substrates.get(name).options``), e.g. for the Brian2 substrates
-    device ("runtime" or "cpp_standalone"), target ("cython" or "numpy"), sim_dt (net.dt / k), cache_dir (the
+    device ("runtime" or "cpp_standalone"), target ("auto", "cython" or "numpy"), sim_dt (net.dt / k), cache_dir (the
     Brian2 compilation cache; default $NEUROSIM_BRIAN_CACHE), and for "rate" coupling ("matmul" or "synapses").
+    Outputs that are not finite (a diverging network) are a ValueError saying where, never a silent result.
     """
     sub = _substrates.get(substrate)
     if not isinstance(trials, Trials):
@@ -59,6 +60,9 @@ def simulate(net, trials: Trials, substrate: str = "ann", *, noise_mode: str | N
     if trials.n_in != net.n_in:
         raise ValueError(f"simulate trials.inputs: expected {net.n_in} inputs per step (net.n_in), got "
                          f"{trials.n_in}; build the network with n_in = task.n_in")
+    if trials.n_out != net.n_out:
+        raise ValueError(f"simulate trials.targets: expected {net.n_out} outputs per step (net.n_out), got "
+                         f"{trials.n_out}; build the network with n_out = task.n_out")
     if not np.isclose(trials.dt, net.dt, rtol=1e-9, atol=0.0):
         raise ValueError(f"simulate trials.dt: expected the network's step net.dt = {net.dt} s, got "
                          f"{trials.dt} s; sample the task with dt=net.dt (ns.tasks.make(name, dt=net.dt))")
@@ -74,4 +78,18 @@ def simulate(net, trials: Trials, substrate: str = "ann", *, noise_mode: str | N
             hint = " (it was renamed noise_mode)" if key == "noise" else ""
             raise ValueError(f"simulate {key}: substrate {substrate!r} does not take {key}{hint} (got {value!r}); "
                              f"it takes {sorted(sub.options)}")
-    return sub.run(net, trials, noise_mode=noise_mode, rng=as_rng(rng), **kwargs)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging network is reported by _finite, by name
+        res = sub.run(net, trials, noise_mode=noise_mode, rng=as_rng(rng), **kwargs)
+    return _finite(res, net)
+
+
+def _finite(res: Result, net) -> Result:
+    """The result, unless its outputs are not finite: then a ValueError that says where the network diverged."""
+    bad = ~np.isfinite(res.outputs)
+    if bad.any():
+        b, t, k = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"simulate substrate {res.substrate!r}: the outputs are not finite ({int(bad.sum())} of "
+                         f"{bad.size} entries; the first, {res.outputs[b, t, k]}, at trial {b}, step {t}, output "
+                         f"{k}): the network {type(net).__name__} diverged; scale its recurrent weights down "
+                         "(spectral radius < 1 for a linear network) or use a bounded activation")
+    return res

@@ -43,7 +43,7 @@ def test_compare_writes_the_report_with_one_row_per_substrate(tmp_path, capsys):
     assert cli.main(["compare", str(spec), "--out", str(out), "--trials", "3", "--quiet"]) == 0
     printed = capsys.readouterr().out
     for name in ("report.md", "report.html", "metrics.json", "outputs.png", "traces.png", "raster.png",
-                 "trajectories.png", "model.json"):
+                 "psychometric.png", "trajectories.png", "model.json"):
         assert (out / name).stat().st_size > 0, name  # model.json: no shipped weights, so it was trained
     metrics = json.loads((out / "metrics.json").read_text())
     rows = {r["substrate"]: r for r in metrics["substrates"]}
@@ -55,6 +55,7 @@ def test_compare_writes_the_report_with_one_row_per_substrate(tmp_path, capsys):
     md = (out / "report.md").read_text()
     assert md.count("\n| ann |") == 1 and "| rate |" in md and "| spiking |" in md
     assert "<td>spiking</td>" in (out / "report.html").read_text()
+    assert "Each row ran the same 3 held-out trials" in md and "Each row ran the same 3" in printed
     assert "spiking" in printed and "max |dev| vs ANN" in printed
     # the output directory is now full: a second run must not mix its results in silently
     assert cli.main(["compare", str(spec), "--out", str(out), "--quiet"]) == 2

@@ -98,7 +98,8 @@ def test_command_lists_runs_and_refuses(toy, tmp_path, capsys):
     assert cli.main(["experiment", "toy_claim", "--quick", "--seeds", "1", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "verdict: supported" in printed and "mean value" in printed
-    assert {p.name for p in out.iterdir()} == {"results.json", "values.png", "report.md", "report.html", "seeds"}
+    assert {p.name for p in out.iterdir()} == {"results.json", "values.png", "report.md", "report.html", "seeds",
+                                               "manifest.json"}  # written last: the run is complete
     assert cli.main(["experiment", "toy_claim", "--out", str(out), "--quiet"]) == 2
     assert "not empty" in capsys.readouterr().err
     assert cli.main(["experiment", "no_such", "--out", str(tmp_path / "x")]) == 2

@@ -12,8 +12,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOKS = sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
 
 
-def test_there_are_at_least_three_notebooks():
-    assert len(NOTEBOOKS) >= 3
+def test_there_are_at_least_four_notebooks():
+    assert len(NOTEBOOKS) >= 4
+
+
+def test_the_claims_notebook_runs_every_registered_experiment_in_quick_mode():
+    from neurosim import experiments
+
+    path = os.path.join(ROOT, "notebooks", "04_textbook_claims_tested.ipynb")
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert "for name in experiments.names():" in code and "run_experiment(name, quick=True" in code
+    assert {"vanishing_gradients", "long_range_memory", "overfitting_dropout", "spikes_versus_rates"} <= set(
+        experiments.names())
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)

@@ -58,7 +58,8 @@ def test_gated_cells_match_finite_differences_in_the_hidden_state(cell):
         states, _ = ns.ann.forward(net, one.inputs)
         for t in (0, 2, 5, 6):
             h = states[0, t]
-            c = None if cache is None else cache.cs[t + 1][:, 0]  # c_t, held fixed
+            H = net.n_rec  # lstm.Cache.Z[t + 1] holds c_t in its last H rows
+            c = None if cache is None else cache.Z[t + 1][4 * H:, 0]  # c_t, held fixed
             for i in range(4):
                 e = np.zeros(4)
                 e[i] = eps

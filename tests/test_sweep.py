@@ -47,8 +47,8 @@ def write_toml(path, text):
     ({"sweep": {"function": TOY, "seeds": 1}, "grid": {"gain": [1.0]}}, "unknown config key(s) ['gain']"),
     ({"sweep": {"function": TOY, "seeds": 1, "sedes": 2}, "grid": {"g": [1.0]}}, "unknown key(s) ['sedes']"),
     ({"sweep": {"function": "neurosim.sweep.toy:nope", "seeds": 1}, "grid": {"g": [1.0]}}, "cannot import"),
-    ({"sweep": {"function": TOY, "seeds": 1}, "grid": {"g": [1.0]}, "plot": {"x": "n", "metric": "m"}},
-     "[plot] x: expected one of the swept parameters ['g']"),
+    ({"sweep": {"function": TOY, "seeds": 1}, "grid": {"g": [1.0]}, "plot": {"x": "g"}},
+     "[plot] is missing the key 'metric'"),
     ({"sweep": {"function": TOY, "seeds": 1}, "list": [{"g": 1.0}, {"g": 1.0}]}, "a point is listed twice"),
 ])
 def test_spec_errors_name_the_key(raw, message):
@@ -283,3 +283,52 @@ def test_sigkill_at_ten_random_moments_loses_and_recomputes_nothing(tmp_path):
     assert 0 < progress[9] < len(jobs), f"the kills did not land mid-sweep: finished jobs after each run {progress}"
     reference = run(sweep, out=str(tmp_path / "reference"), executor="serial", progress=False)
     assert open(os.path.join(out, "results.csv"), "rb").read() == _csv_bytes(reference)
+
+
+@pytest.mark.parametrize("path", sorted(os.path.join(ROOT, "sweeps", f) for f in os.listdir(os.path.join(ROOT, "sweeps"))
+                                        if f.endswith(".toml")))
+def test_shipped_sweeps_parse(path):
+    try:
+        sweep = load_sweep(path)
+    except SweepError as err:
+        if "unknown experiment" in str(err):
+            pytest.skip(f"{os.path.basename(path)}: its experiment is not registered on this branch ({err})")
+        raise
+    assert len(sweep.jobs()) >= 18 and sweep.plot["metric"]
+
+
+@pytest.mark.slow
+@pytest.mark.brian2
+def test_workers_compile_brian2_code_into_one_fresh_cache(tmp_path, monkeypatch):
+    """Two worker processes start on an empty Cython cache and compile the same modules at once (Brian2 locks each
+    module): both finish, and the table equals the serial run's (in this process, on the now warm cache)."""
+    cache = tmp_path / "brian-cache"
+    monkeypatch.setenv("NEUROSIM_BRIAN_CACHE", str(cache))  # inherited by the spawned workers
+    sweep = parse_sweep({"sweep": {"function": "neurosim.sweep.toy:rate_job", "seeds": 2}, "grid": {"g": [0.8, 1.5]}},
+                        source="rate.toml")
+    pool = run(sweep, out=str(tmp_path / "pool"), executor="process", workers=2, progress=False)
+    assert pool.counts["failed"] == 0, [pool.records[j.id]["error"] for j in pool.failed]
+    assert len({r["worker"]["pid"] for r in pool.records.values()}) == 2 and any(cache.rglob("*.so"))
+    serial = run(sweep, out=str(tmp_path / "serial"), executor="serial", progress=False)
+    assert _csv_bytes(pool) == _csv_bytes(serial)
+    assert all(float(r["max_state_diff"]) < 1e-10 for r in read_csv(pool.paths["csv"]))
+
+
+def test_experiment_sweeps_resolve_against_the_experiment_config_and_run_it(tmp_path, monkeypatch):
+    from neurosim.experiments import base
+
+    def echo(config, seed):
+        return [{"value": config["a"] * 10 + seed, "quick": config["b"]}]
+
+    exp = base.Experiment(name="sweep_echo", claim="c", citation="", description="", config={"seeds": 3, "a": 1,
+                          "b": "full"}, quick={"b": "quick"}, run=echo, check=None, figures=None)
+    monkeypatch.setitem(base._REGISTRY, "sweep_echo", exp)  # removed again after the test
+    raw = {"sweep": {"experiment": "sweep_echo", "seeds": 2, "quick": True}, "grid": {"a": [1, 2]}}
+    sweep = parse_sweep(raw, source="e.toml")
+    assert sweep.jobs()[0].config == {"a": 1, "b": "quick"}  # the experiment's quick config; its seeds dropped
+    res = run(sweep, out=str(tmp_path / "e"), executor="serial", progress=False)
+    assert [r["value"] for r in res.table] == [10, 11, 20, 21] and {r["quick"] for r in res.table} == {"quick"}
+    with pytest.raises(SweepError, match=r"unknown config keys \['c'\]"):
+        parse_sweep({**raw, "grid": {"c": [1]}}, source="e.toml")
+    with pytest.raises(SweepError, match="'seeds' is set by \\[sweep\\] seeds"):
+        parse_sweep({**raw, "config": {"seeds": 4}}, source="e.toml")

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import activations
+from .. import activations, equations
 from .._validate import as_array, as_rng, check_finite, check_positive, check_shape, substeps
 
 __all__ = ["TOL_Q", "N_INITS", "INIT_NOISE", "TOL_UNIQUE", "OUTLIER_DISTANCE_SCALE", "state_size", "initial_state",
@@ -111,16 +111,10 @@ def _sig(a):
 def _parts(net, x, u):
     """Everything one step computes, for the step and its derivatives. x (B, n), u (B, n_in)."""
     kind = _kind(net)
-    if kind in ("rate", "current"):
+    if kind in ("rate", "current"):  # the step is equations.euler_step, the one reference; D its slopes
         act = activations.get(net.activation)
-        if kind == "rate":
-            a = u @ net.W_in.T + x @ net.W_rec.T + net.b  # (B, N) pre-activation
-            fa = act.f(a)
-            Fx = (1.0 - net.alpha) * x + net.alpha * fa
-            return {"F": Fx, "D": act.df(a, fa)}
-        fx = act.f(x)
-        Fx = (1.0 - net.alpha) * x + net.alpha * (fx @ net.W_rec.T + u @ net.W_in.T + net.b)
-        return {"F": Fx, "D": act.df(x, fx)}
+        a = equations.drive(net.W_in, net.b, u) + x @ net.W_rec.T if kind == "rate" else x  # where f' is taken
+        return {"F": equations.euler_step(net, x, u), "D": act.df(a, act.f(a))}
     H = net.n_rec
     if kind == "gru":
         gi = u @ net.W_ih.T + net.b_ih  # (B, 3H) [u_r, u_z, u_n]
@@ -221,9 +215,8 @@ def trajectory(net, inputs, x0=None) -> np.ndarray:
 def readout(net, x) -> np.ndarray:
     """The network's output at states x (B, n): g(W_out s + b_out), s = r, f(x), or h."""
     x = _states(net, x)
-    kind = _kind(net)
-    s = activations.get(net.activation).f(x) if kind == "current" else x[:, :net.n_rec]
-    return activations.output(s @ net.W_out.T + net.b_out, net.output_activation)
+    s = equations.source(net, x) if _kind(net) in ("rate", "current") else x[:, :net.n_rec]  # h for gated cells
+    return equations.readout(net.W_out, net.b_out, s, net.output_activation)
 
 
 # -- Lyapunov exponents ----------------------------------------------------------------------------------------

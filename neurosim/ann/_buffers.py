@@ -21,7 +21,7 @@ import numpy as np
 __all__ = ["empty", "copy", "clear", "MIN_BYTES", "PER_SHAPE", "MAX_BYTES"]
 
 MIN_BYTES = 1 << 17  # smaller arrays are served well by malloc's own free lists
-PER_SHAPE = 4  # arrays kept per (shape, dtype)
+PER_SHAPE = 8  # arrays kept per (shape, dtype): a stacked rnn step holds up to 7 of one shape
 MAX_BYTES = 1 << 30  # pool at most 1 GiB
 
 _pool: dict[tuple, list[np.ndarray]] = {}

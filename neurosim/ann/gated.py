@@ -66,9 +66,10 @@ class GatedNetwork(Saveable):
             raise ValueError(f"{name}.cell: expected one of {sorted(GATES)}, got {self.cell!r}"
                              + ("; the Elman/leaky RNN is neurosim.RateNetwork" if self.cell == "rnn" else ""))
         gates = GATES[self.cell]
-        W_hh = as_array(self.W_hh, f"{name}.W_hh", ndim=2)
+        W_hh = as_array(self.W_hh, f"{name}.W_hh", ndim=2, min_size=True)
         dtype = W_hh.dtype if W_hh.dtype.kind == "f" else np.float64
-        arr = lambda k: check_finite(as_array(getattr(self, k), f"{name}.{k}", dtype=dtype), f"{name}.{k}")  # noqa
+        arr = lambda k: check_finite(as_array(getattr(self, k), f"{name}.{k}", dtype=dtype, copy=True,  # noqa
+                                              min_size=k in ("W_ih", "W_out")), f"{name}.{k}")
         H = W_hh.shape[1]
         GH = len(gates) * H
         stack = f"the {self.cell.upper()}'s {len(gates)} gates ({', '.join(gates)}) are stacked along the first axis"

@@ -23,8 +23,10 @@ and, one matrix product each over all steps: dW_ih = sum_t [da_r; da_z; da_n] x_
 [dW_hh, db_hh] = sum_t [da_r; da_z; dm_n] [h_{t-1}; 1]^T.
 
 Speed: as in :mod:`neurosim.ann.lstm`: columns, so each gate is a contiguous (H, B) block; per step one
-(3H, H + 1) x (H + 1, B) product (the ones row of [h; 1] adds b_hh) and elementwise calls into preallocated
-buffers; sigmoid as 0.5 + 0.5 tanh(a / 2), the 1/2 folded into the r and z rows of the weights.
+(3H, H + 1 + n_in) x (H + 1 + n_in, B) product of [W_hh, b_hh, W_ih] and [h_{t-1}; 1; x_t] (the r and z rows
+take their input drive inside it, the n rows have zero input columns; row blocks as in :mod:`._gemm`), and
+elementwise calls into preallocated buffers; the local derivatives are computed step by step in the backward
+loop; sigmoid as 0.5 + 0.5 tanh(a / 2), the 1/2 folded into the r and z rows of the weights.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _buffers
+from . import _buffers, _gemm
 
 
 @dataclass
@@ -41,99 +43,112 @@ class Cache:
     """What the backward pass needs from the forward pass (time-major, columns)."""
 
     inputs: np.ndarray  # (T, B, n_in)
-    hs: np.ndarray  # (T + 1, H + 1, B) [h_{t-1}; 1]; h_{T-1} sits in hs[T]
-    gates: np.ndarray  # (T, 3H, B) r, z, n after their nonlinearities
-    m: np.ndarray  # (T, 3H, B) m_t = W_hh h_{t-1} + b_hh (the r and z rows halved)
+    hx: np.ndarray  # (H + 1 + n_in, T + 1, B) [h_{t-1}; 1; x_t] in column t; h_{T-1} sits in column T
+    G: np.ndarray  # (T, 3H, B) [r; z; m_n] at step t: the gates r, z and the recurrent drive of n
+    n: np.ndarray  # (T, H, B) the candidate n_t
     S: np.ndarray  # (T, B, H) h_t, batch-major for the readout
     states = property(lambda self: self.S)  # what forward() reports: h_t
 
 
 def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
-    """Forward pass. inputs (T, B, n_in) in net.dtype; a GRU has no recurrent noise (noise must be None)."""
+    """Forward pass. inputs (T, B, n_in) in net.dtype; a GRU has no recurrent noise (noise must be None).
+
+    Each step is one (3H, H + 1 + n_in) x (H + 1 + n_in, B) product of [W_hh, b_hh (+ b_ih), (W_ih)] and
+    [h_{t-1}; 1; x_t]: the r and z rows take their input drive in the same product (their W_ih columns and
+    b_ih are added there), the n rows get zero input columns, since r multiplies their recurrent part alone.
+    """
     if noise is not None:
         raise ValueError("GatedNetwork: a GRU has no recurrent noise (sigma = 0); pass noise=None")
     T, B, n_in = inputs.shape
     H, dtype = net.n_rec, net.dtype
-    W_ih = np.concatenate([net.W_ih, net.b_ih[:, None]], axis=1)  # (3H, n_in + 1): [W_ih, b_ih]
-    W_hh = _buffers.empty((3 * H, H + 1), dtype)  # [W_hh, b_hh]
-    W_hh[:, :H], W_hh[:, H] = net.W_hh, net.b_hh
-    W_ih[:2 * H] *= 0.5  # r, z: sigmoid(a) = 0.5 + 0.5 tanh(a / 2)
-    W_hh[:2 * H] *= 0.5
-    x1 = _buffers.empty((T, n_in + 1, B), dtype)  # [x_t; 1] as columns
-    x1[:, :n_in] = inputs.transpose(0, 2, 1)
-    x1[:, n_in] = 1.0
-    drive = np.matmul(W_ih, x1, out=_buffers.empty((T, 3 * H, B), dtype))  # (T, 3H, B): u_t for all steps
-    hs = _buffers.empty((T + 1, H + 1, B), dtype)
-    hs[0, :H] = net.h0[:, None]
-    hs[:, H] = 1.0
-    gates = _buffers.empty((T, 3 * H, B), dtype)
-    m = _buffers.empty((T, 3 * H, B), dtype)
+    K = H + 1 + n_in
+    W = _buffers.empty((3 * H, K), dtype)  # [W_hh, b_hh (+ b_ih for r, z), W_ih for r, z (0 for n)]
+    W[:, :H], W[:, H] = net.W_hh, net.b_hh
+    W[:2 * H, H] += net.b_ih[:2 * H]
+    W[:2 * H, H + 1:], W[2 * H:, H + 1:] = net.W_ih[:2 * H], 0.0
+    W[:2 * H] *= 0.5  # r, z: sigmoid(a) = 0.5 + 0.5 tanh(a / 2)
+    rows = _gemm.blocks(3 * H, K * B)
+    W_blocks = [W[r] for r in rows]
+    hx = _buffers.empty((K, T + 1, B), dtype)
+    hx[:H, 0] = net.h0[:, None]
+    hx[H] = 1.0
+    hx[H + 1:, :T] = inputs.transpose(2, 0, 1)  # x_t as columns
+    hx[H + 1:, T] = 0.0
+    u_n = _buffers.empty((H, T, B), dtype)  # W_in x_t + b_in for the n gate, all steps in one product
+    np.matmul(net.W_ih[2 * H:], hx[H + 1:, :T].reshape(n_in, T * B), out=u_n.reshape(H, T * B))
+    u_n += net.b_ih[2 * H:, None, None]
+    G = _buffers.empty((T, 3 * H, B), dtype)
+    n = _buffers.empty((T, H, B), dtype)
+    # the per-step views, made once
+    X, h_prev = list(hx.transpose(1, 0, 2)), list(hx[:H].transpose(1, 0, 2))
+    h_next = list(hx[:H, 1:].transpose(1, 0, 2))
+    rz, r, z, m_n, un, ns = list(G[:, :2 * H]), list(G[:, :H]), list(G[:, H:2 * H]), list(G[:, 2 * H:]), \
+        list(u_n.transpose(1, 0, 2)), list(n)
     for t in range(T):
-        np.matmul(W_hh, hs[t], out=m[t])  # (3H, B): m_t, all three gates in one product
-        rz, n = gates[t, :2 * H], gates[t, 2 * H:]
-        np.add(drive[t, :2 * H], m[t, :2 * H], out=rz)
-        np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5  # r, z
-        np.multiply(rz[:H], m[t, 2 * H:], out=n)
-        n += drive[t, 2 * H:]
-        np.tanh(n, out=n)  # n = tanh(u_n + r m_n)
-        h = hs[t + 1, :H]
-        np.subtract(hs[t, :H], n, out=h)
-        h *= rz[H:]
-        h += n  # h_t = n + z (h_{t-1} - n)
-    S = _buffers.copy(hs[1:, :H].transpose(0, 2, 1))  # (T, B, H)
-    return Cache(inputs, hs, gates, m, S)
+        _gemm.matmul_rows(W_blocks, rows, X[t], G[t])  # (3H, B): [a_r / 2; a_z / 2; m_n] in one product
+        np.tanh(rz[t], out=rz[t])
+        np.multiply(rz[t], 0.5, out=rz[t])
+        np.add(rz[t], 0.5, out=rz[t])  # r, z
+        np.multiply(r[t], m_n[t], out=ns[t])
+        ns[t] += un[t]
+        np.tanh(ns[t], out=ns[t])  # n = tanh(u_n + r m_n)
+        h = h_next[t]
+        np.subtract(h_prev[t], ns[t], out=h)
+        h *= z[t]
+        h += ns[t]  # h_t = n + z (h_{t-1} - n)
+    S = _buffers.copy(hx[:H, 1:].transpose(1, 2, 0))  # (T, B, H)
+    return Cache(inputs, hx, G, n, S)
 
 
 def backward(net, cache: Cache, dS: np.ndarray) -> dict:
-    """Exact BPTT. dS (T, B, H) is dL/dh_t from the readout alone; returns dL/d(W_ih, W_hh, b_ih, b_hh)."""
+    """Exact BPTT. dS (T, B, H) is dL/dh_t from the readout alone; returns dL/d(W_ih, W_hh, b_ih, b_hh).
+
+    The local derivatives are computed step by step, from the gates of that step while they are in cache."""
     T, B, H = dS.shape
-    gates = cache.gates.reshape(T, 3, H, B)
-    r, z, n = gates[:, 0], gates[:, 1], gates[:, 2]  # (T, H, B) each
-    h_prev = cache.hs[:-1, :H]  # (T, H, B)
-
-    # local derivatives of all steps at once
-    Kn = np.multiply(n, n, out=_buffers.empty(n.shape, n.dtype))
-    np.subtract(1.0, Kn, out=Kn)
-    Kz = np.subtract(1.0, z, out=_buffers.empty(z.shape, z.dtype))
-    Kn *= Kz  # da_n = dh (1 - z)(1 - n^2)
-    Kz *= z
-    Kz *= np.subtract(h_prev, n, out=_buffers.empty(n.shape, n.dtype))  # da_z = dh (h_{t-1} - n) z (1 - z)
-    Krm = _buffers.empty((T, 2, H, B), dS.dtype)  # [da_r, dm_n] = da_n * [m_n r (1 - r), r]
-    np.subtract(1.0, r, out=Krm[:, 0])
-    Krm[:, 0] *= r
-    Krm[:, 0] *= cache.m[:, 2 * H:]
-    Krm[:, 1] = r
-
+    dtype = dS.dtype
+    G, hx = cache.G, cache.hx
     dh_readout = _buffers.copy(dS.transpose(0, 2, 1))  # (T, H, B)
-    dM = _buffers.empty((T, 3 * H, B), dS.dtype)  # [da_r; da_z; dm_n]: the gradient of m_t = W_hh h_{t-1} + b_hh
-    dM3 = dM.reshape(T, 3, H, B)
-    da_n = _buffers.empty((T, H, B), dS.dtype)
+    dM = _buffers.empty((T, 3 * H, B), dtype)  # [da_r; da_z; dm_n], contiguous per step
+    da_n = _buffers.empty((T, H, B), dtype)
     W_hhT = _buffers.copy(net.W_hh.T)  # (H, 3H)
-    dh, tmp = np.empty((H, B), dS.dtype), np.empty((H, B), dS.dtype)
-    carry = np.zeros((H, B), dS.dtype)  # dL/dh_t through step t+1
+    rows = _gemm.blocks(H, 3 * H * B)
+    W_blocks = [W_hhT[r] for r in rows]
+    dh, tmp, d, Kn = (np.empty((H, B), dtype) for _ in range(4))
+    one_minus, D = np.empty((2 * H, B), dtype), np.empty((2 * H, B), dtype)
+    carry = np.zeros((H, B), dtype)  # dL/dh_t through step t+1
+    rz, r, z, m_n, ns = list(G[:, :2 * H]), list(G[:, :H]), list(G[:, H:2 * H]), list(G[:, 2 * H:]), list(cache.n)
+    h_prev, dhr = list(hx[:H].transpose(1, 0, 2)), list(dh_readout)
+    dM3 = dM.reshape(T, 3, H, B)
+    da_r, da_z, dm_n = (list(dM3[:, k]) for k in range(3))
+    dMt, dan = list(dM), list(da_n)
     for t in range(T - 1, -1, -1):
-        np.add(dh_readout[t], carry, out=dh)  # dL/dh_t
-        np.multiply(dh, Kn[t], out=da_n[t])
-        np.multiply(dh, Kz[t], out=dM3[t, 1])  # da_z
-        np.multiply(da_n[t], Krm[t], out=dM3[t, ::2])  # da_r, dm_n
-        np.matmul(W_hhT, dM[t], out=carry)  # (H, 3H) x (3H, B)
+        np.add(dhr[t], carry, out=dh)  # dL/dh_t
+        np.subtract(1.0, rz[t], out=one_minus)  # 1 - r, 1 - z
+        np.multiply(one_minus, rz[t], out=D)  # r (1 - r), z (1 - z)
+        np.multiply(ns[t], ns[t], out=Kn)
+        np.subtract(1.0, Kn, out=Kn)
+        Kn *= one_minus[H:]
+        np.multiply(dh, Kn, out=dan[t])  # da_n = dh (1 - z) (1 - n^2)
+        np.subtract(h_prev[t], ns[t], out=d)
+        d *= D[H:]
+        np.multiply(dh, d, out=da_z[t])  # da_z = dh (h_{t-1} - n) z (1 - z)
+        np.multiply(dan[t], r[t], out=dm_n[t])  # dm_n = da_n r
+        np.multiply(D[:H], m_n[t], out=tmp)
+        np.multiply(dan[t], tmp, out=da_r[t])  # da_r = da_n m_n r (1 - r)
+        _gemm.matmul_rows(W_blocks, rows, dMt[t], carry)  # (H, 3H) x (3H, B)
         np.multiply(dh, z[t], out=tmp)
         carry += tmp  # h_t = ... + z h_{t-1}
     # weight gradients: one product each over all steps, (rows, T B) x (T B, cols)
-    dM_all = _buffers.copy(dM.transpose(1, 0, 2)).reshape(3 * H, T * B)
-    dn_all = _buffers.copy(da_n.transpose(1, 0, 2)).reshape(H, T * B)
-    hs_all = _buffers.copy(cache.hs[:T].transpose(1, 0, 2)).reshape(H + 1, T * B)
-    X = cache.inputs.reshape(T * B, -1)  # (T B, n_in), the same (t, b) order
-    dW_hh = dM_all @ hs_all.T  # (3H, H + 1): [dW_hh, db_hh]
+    # transposing copies make them (rows, T B) matrices (cheaper than per-step writes with a stride of T B)
+    dM_cols = _buffers.copy(dM.transpose(1, 0, 2)).reshape(3 * H, T * B)
+    dW = dM_cols @ hx[:, :T].reshape(-1, T * B).T  # (3H, H + 1 + n_in)
+    dn = _buffers.copy(da_n.transpose(1, 0, 2)).reshape(H, T * B)
     W_ih = np.empty_like(net.W_ih)
-    np.matmul(dM_all[:2 * H], X, out=W_ih[:2 * H])  # da_r, da_z
-    np.matmul(dn_all, X, out=W_ih[2 * H:])  # da_n
-    b_ih = np.concatenate([dW_hh[:2 * H, -1], dn_all.sum(axis=1)])
+    W_ih[:2 * H] = dW[:2 * H, H + 1:]  # da_r, da_z against x_t
+    np.matmul(dn, cache.inputs.reshape(T * B, -1), out=W_ih[2 * H:])  # da_n against x_t
     return {
         "W_ih": W_ih,
-        "W_hh": np.ascontiguousarray(dW_hh[:, :H]),
-        "b_ih": b_ih,
-        "b_hh": dW_hh[:, -1].copy(),
+        "W_hh": np.ascontiguousarray(dW[:, :H]),
+        "b_ih": np.concatenate([dW[:2 * H, H], dn.sum(axis=1)]),
+        "b_hh": dW[:, H].copy(),
     }

@@ -20,11 +20,15 @@ and one matrix product over all steps gives every weight gradient: dW = sum_t da
 [dW_ih, dW_hh, db] with db_ih = db_hh = db.
 
 Speed: the column layout (gates stacked along the first axis) makes each gate a contiguous (H, B) block, so
-every elementwise step runs on contiguous memory; each step is one (4H, n_in + H + 1) x (n_in + H + 1, B)
-product and ten elementwise calls writing into preallocated buffers (``out=``); the local derivatives of all
-steps are computed at once before the backward loop. The sigmoid is 0.5 + 0.5 tanh(a / 2), so one tanh call
-covers all four gates (the 1/2 is folded into W's sigmoid rows, exactly: scaling by a power of two does not
-round). Everything stays in the network's dtype.
+every elementwise step runs on contiguous memory. Internally the gates are ordered o, i, f, g (PyTorch's order
+at the boundary), so that the three sigmoid gates are one block and [i; f] * [g; c_{t-1}] is one call: the
+cache keeps Z_t = [o; i; f; g; c_{t-1}] per step. Each forward step is one (4H, n_in + H + 1) x (n_in + H + 1, B)
+product (in row blocks that fit OpenBLAS's small-matrix kernels, :mod:`._gemm`) and seven elementwise calls;
+each backward step computes its local derivatives from Z_t while it is in cache (no pass over all steps'
+memory) and one (H, 4H) x (4H, B) product. The sigmoid is 0.5 + 0.5 tanh(a / 2), so one tanh call covers all
+four gates (the 1/2 is folded into W's sigmoid rows, exactly: scaling by a power of two does not round). The
+columns [x_t; h_{t-1}; 1] and the gate gradients are laid out (rows, T, B), so that the weight gradient is one
+product without transposing copies. Everything stays in the network's dtype.
 """
 
 from __future__ import annotations
@@ -33,19 +37,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _buffers
+from . import _buffers, _gemm
+
+
+ORDER = (3, 0, 1, 2)  # internal gate block k holds PyTorch's gate ORDER[k]: o, i, f, g
+BACK = (1, 2, 3, 0)  # and PyTorch's gate j sits in internal block BACK[j]
 
 
 @dataclass
 class Cache:
-    """What the backward pass needs from the forward pass (time-major, columns)."""
+    """What the backward pass needs from the forward pass (time-major, columns, gates in the order o, i, f, g)."""
 
-    xh: np.ndarray  # (T + 1, n_in + H + 1, B) [x_t; h_{t-1}; 1]; h_{T-1} sits in xh[T]
-    gates: np.ndarray  # (T, 4H, B) i, f, g, o after their nonlinearities
-    cs: np.ndarray  # (T + 1, H, B) c_{-1} = c0, then c_0 .. c_{T-1}
+    xh: np.ndarray  # (n_in + H + 1, T + 1, B) [x_t; h_{t-1}; 1] in column t; h_{T-1} sits in column T
+    Z: np.ndarray  # (T + 1, 5 H, B) [o; i; f; g; c_{t-1}] at step t (the gates after their nonlinearities)
     tanh_c: np.ndarray  # (T, H, B) tanh(c_t)
     S: np.ndarray  # (T, B, H) h_t, batch-major for the readout
     states = property(lambda self: self.S)  # what forward() reports: h_t
+
+
+def _gates(a: np.ndarray, H: int) -> np.ndarray:
+    """PyTorch's gate blocks (4 H, ...) in the internal order o, i, f, g (or back, with BACK)."""
+    return a.reshape(4, H, *a.shape[1:])[list(ORDER)].reshape(a.shape)
 
 
 def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
@@ -54,80 +66,88 @@ def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
         raise ValueError("GatedNetwork: an LSTM has no recurrent noise (sigma = 0); pass noise=None")
     T, B, n_in = inputs.shape
     H, dtype = net.n_rec, net.dtype
-    W = _buffers.empty((4 * H, n_in + H + 1), dtype)  # [W_ih, W_hh, b_ih + b_hh]
-    W[:, :n_in], W[:, n_in:-1] = net.W_ih, net.W_hh
-    np.add(net.b_ih, net.b_hh, out=W[:, -1])
-    W[:2 * H] *= 0.5  # i, f: sigmoid(a) = 0.5 + 0.5 tanh(a / 2)
-    W[3 * H:] *= 0.5  # o
-    xh = _buffers.empty((T + 1, n_in + H + 1, B), dtype)
-    xh[:T, :n_in] = inputs.transpose(0, 2, 1)  # x_t as columns
-    xh[T, :n_in] = 0.0
-    xh[0, n_in:-1] = net.h0[:, None]
-    xh[:, -1] = 1.0
-    gates = _buffers.empty((T, 4 * H, B), dtype)
-    cs, tanh_c = _buffers.empty((T + 1, H, B), dtype), _buffers.empty((T, H, B), dtype)
-    cs[0] = net.c0[:, None]
-    ig = np.empty((H, B), dtype)
+    K = n_in + H + 1
+    W = _buffers.empty((4 * H, K), dtype)  # [W_ih, W_hh, b_ih + b_hh], rows o, i, f, g
+    W[:, :n_in], W[:, n_in:-1] = _gates(net.W_ih, H), _gates(net.W_hh, H)
+    W[:, -1] = _gates(net.b_ih + net.b_hh, H)
+    W[:3 * H] *= 0.5  # o, i, f: sigmoid(a) = 0.5 + 0.5 tanh(a / 2)
+    rows = _gemm.blocks(4 * H, K * B)
+    W_blocks = [W[r] for r in rows]
+    xh = _buffers.empty((K, T + 1, B), dtype)
+    xh[:n_in, :T] = inputs.transpose(2, 0, 1)  # x_t as columns
+    xh[:n_in, T] = 0.0
+    xh[n_in:-1, 0] = net.h0[:, None]
+    xh[-1] = 1.0
+    Z = _buffers.empty((T + 1, 5 * H, B), dtype)
+    Z[0, 4 * H:] = net.c0[:, None]
+    tanh_c = _buffers.empty((T, H, B), dtype)
+    prod = np.empty((2 * H, B), dtype)
+    ig, fc = prod[:H], prod[H:]
+    # the per-step views, made once
+    X, h_next = list(xh.transpose(1, 0, 2)), list(xh[n_in:-1].transpose(1, 0, 2)[1:])
+    a4, sig, o, if_, gc, c_next = (list(Z[:, :4 * H]), list(Z[:, :3 * H]), list(Z[:, :H]), list(Z[:, H:3 * H]),
+                                   list(Z[:, 3 * H:]), list(Z[1:, 4 * H:]))
+    tc = list(tanh_c)
     for t in range(T):
-        a = gates[t]
-        np.matmul(W, xh[t], out=a)  # (4H, B): all four gates in one product
+        a = a4[t]
+        _gemm.matmul_rows(W_blocks, rows, X[t], a)  # (4H, B): all four gates in one product
         np.tanh(a, out=a)
-        for sig in (a[:2 * H], a[3 * H:]):  # i, f and o: 0.5 + 0.5 tanh(a / 2)
-            sig *= 0.5
-            sig += 0.5
-        i, f, g, o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        c = cs[t + 1]
-        np.multiply(f, cs[t], out=c)
-        np.multiply(i, g, out=ig)
-        c += ig  # c_t = f c_{t-1} + i g
-        np.tanh(c, out=tanh_c[t])
-        np.multiply(o, tanh_c[t], out=xh[t + 1, n_in:-1])  # h_t = o tanh(c_t)
-    S = _buffers.copy(xh[1:, n_in:-1].transpose(0, 2, 1))  # (T, B, H)
-    return Cache(xh, gates, cs, tanh_c, S)
+        np.multiply(sig[t], 0.5, out=sig[t])  # o, i, f: 0.5 + 0.5 tanh(a / 2), one pass over the block
+        np.add(sig[t], 0.5, out=sig[t])
+        np.multiply(if_[t], gc[t], out=prod)  # [i g; f c_{t-1}]
+        np.add(ig, fc, out=c_next[t])  # c_t = f c_{t-1} + i g
+        np.tanh(c_next[t], out=tc[t])
+        np.multiply(o[t], tc[t], out=h_next[t])  # h_t = o tanh(c_t)
+    S = _buffers.copy(xh[n_in:-1, 1:].transpose(1, 2, 0))  # (T, B, H)
+    return Cache(xh, Z, tanh_c, S)
 
 
 def backward(net, cache: Cache, dS: np.ndarray) -> dict:
-    """Exact BPTT. dS (T, B, H) is dL/dh_t from the readout alone; returns dL/d(W_ih, W_hh, b_ih, b_hh)."""
+    """Exact BPTT. dS (T, B, H) is dL/dh_t from the readout alone; returns dL/d(W_ih, W_hh, b_ih, b_hh).
+
+    The local derivatives are computed step by step, from the gates of that step while they are in cache."""
     T, B, H = dS.shape
-    n_in = net.n_in
-    gates = cache.gates.reshape(T, 4, H, B)
-    i, f, g, o = gates[:, 0], gates[:, 1], gates[:, 2], gates[:, 3]  # (T, H, B) each
-    tanh_c = cache.tanh_c
-
-    # local derivatives of all steps at once: [da_i, da_f, da_g] = dc_t * K[:, :3], da_o = dh_t * K[:, 3]
-    K = np.subtract(1.0, gates, out=_buffers.empty(gates.shape, gates.dtype))  # (T, 4, H, B)
-    K *= gates  # s (1 - s), right for the sigmoid gates
-    np.multiply(g, g, out=K[:, 2])
-    np.subtract(1.0, K[:, 2], out=K[:, 2])  # 1 - g^2
-    K[:, 0] *= g
-    K[:, 1] *= cache.cs[:-1]
-    K[:, 2] *= i
-    K[:, 3] *= tanh_c
-    P = np.multiply(tanh_c, tanh_c, out=_buffers.empty(tanh_c.shape, tanh_c.dtype))
-    np.subtract(1.0, P, out=P)
-    P *= o  # dc_t = dh_t * P_t + dc_{t+1} * f_{t+1}
-
+    n_in, dtype = net.n_in, dS.dtype
+    Z, tanh_c = cache.Z, cache.tanh_c
     dh_readout = _buffers.copy(dS.transpose(0, 2, 1))  # (T, H, B)
-    # dL/da_t goes to dA[:, t] (a strided (4H, B) view), so that dA is already the (4H, T B) matrix of the
-    # weight-gradient product: writing with stride is cheaper than one transposing copy after the loop
-    dA = _buffers.empty((4 * H, T, B), dS.dtype)
-    dA4 = dA.reshape(4, H, T, B)
-    W_hhT = _buffers.copy(net.W_hh.T)  # (H, 4H)
-    dh, dc, tmp = np.empty((H, B), dS.dtype), np.zeros((H, B), dS.dtype), np.empty((H, B), dS.dtype)
-    carry = np.zeros((H, B), dS.dtype)  # W_hh^T da_{t+1}: dL/dh_t through step t+1
+    dA = _buffers.empty((T, 4 * H, B), dtype)  # dL/da_t, contiguous per step
+    dA4 = dA.reshape(T, 4, H, B)
+    W_hhT = _buffers.copy(_gates(net.W_hh, H).T)  # (H, 4H), columns o, i, f, g
+    rows = _gemm.blocks(H, 4 * H * B)
+    W_blocks = [W_hhT[r] for r in rows]
+    dh, dc, tmp = np.empty((H, B), dtype), np.zeros((H, B), dtype), np.empty((H, B), dtype)
+    D, K3, P = np.empty((3 * H, B), dtype), np.empty((3 * H, B), dtype), np.empty((H, B), dtype)
+    K3_3 = K3.reshape(3, H, B)
+    carry = np.zeros((H, B), dtype)  # W_hh^T da_{t+1}: dL/dh_t through step t+1
+    sig, o, i, f, g, gc = (list(Z[:, :3 * H]), list(Z[:, :H]), list(Z[:, H:2 * H]), list(Z[:, 2 * H:3 * H]),
+                           list(Z[:, 3 * H:4 * H]), list(Z[:, 3 * H:]))
+    da_o, da_ifg, da = list(dA4[:, 0]), list(dA4[:, 1:]), list(dA)
+    tc, dhr = list(tanh_c), list(dh_readout)
     for t in range(T - 1, -1, -1):
-        np.add(dh_readout[t], carry, out=dh)  # dL/dh_t
+        np.add(dhr[t], carry, out=dh)  # dL/dh_t
+        np.subtract(1.0, sig[t], out=D)
+        D *= sig[t]  # s (1 - s) for o, i, f
+        np.multiply(D[H:], gc[t], out=K3[:2 * H])  # [i (1 - i) g; f (1 - f) c_{t-1}]
+        np.multiply(g[t], g[t], out=K3[2 * H:])
+        np.subtract(1.0, K3[2 * H:], out=K3[2 * H:])
+        K3[2 * H:] *= i[t]  # i (1 - g^2)
+        np.multiply(tc[t], tc[t], out=P)
+        np.subtract(1.0, P, out=P)
+        P *= o[t]  # o (1 - tanh(c_t)^2)
         if t + 1 < T:
             dc *= f[t + 1]  # through c_{t+1} = f_{t+1} c_t + ...
-        np.multiply(dh, P[t], out=tmp)
+        np.multiply(dh, P, out=tmp)
         dc += tmp  # dL/dc_t
-        np.multiply(dc, K[t, :3], out=dA4[:3, :, t])  # da_i, da_f, da_g
-        np.multiply(dh, K[t, 3], out=dA4[3, :, t])  # da_o
-        np.matmul(W_hhT, dA[:, t], out=carry)  # (H, 4H) x (4H, B)
+        np.multiply(dh, tc[t], out=da_o[t])
+        da_o[t] *= D[:H]  # da_o = dh tanh(c_t) o (1 - o)
+        np.multiply(dc, K3_3, out=da_ifg[t])  # da_i, da_f, da_g
+        _gemm.matmul_rows(W_blocks, rows, da[t], carry)  # (H, 4H) x (4H, B)
     # dW = sum_t da_t xh_t^T as one product: (4H, T B) x (T B, n_in + H + 1)
-    dA_all = dA.reshape(4 * H, T * B)  # no copy
-    xh_all = _buffers.copy(cache.xh[:T].transpose(1, 0, 2)).reshape(-1, T * B)
-    dW = dA_all @ xh_all.T  # (4H, n_in + H + 1)
+    # one transposing copy makes dA the (4H, T B) matrix of the weight-gradient product: cheaper than writing
+    # every step's gradient with a stride of T B (measured: the writes and the products reading them slow down)
+    dA_cols = _buffers.copy(dA.transpose(1, 0, 2)).reshape(4 * H, T * B)
+    dW = dA_cols @ cache.xh[:, :T].reshape(-1, T * B).T  # rows o, i, f, g
+    dW = dW.reshape(4, H, -1)[list(BACK)].reshape(4 * H, -1)  # back to PyTorch's i, f, g, o
     return {
         "W_ih": np.ascontiguousarray(dW[:, :n_in]),
         "W_hh": np.ascontiguousarray(dW[:, n_in:-1]),

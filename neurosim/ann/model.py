@@ -83,6 +83,7 @@ def loss_and_grads(net, trials: Trials, *, loss: str | None = None, l2: float = 
     Returns ``(loss, grads)`` with ``grads`` a dict field name -> array of that field's shape. Gradients of
     masked connections are zero.
     """
+    cell = _cell(net)  # a TypeError naming what is expected for anything but a neurosim network
     if not isinstance(trials, Trials):
         raise TypeError(f"loss_and_grads: expected Trials, got {type(trials).__name__}")
     loss = loss or ("ce" if net.output_activation == "softmax" else "mse")
@@ -96,7 +97,6 @@ def loss_and_grads(net, trials: Trials, *, loss: str | None = None, l2: float = 
                 f"the network has n_out = {net.n_out} outputs; build it with n_out = task.n_out")
     u = _inputs(net, trials.inputs, "trials.inputs")
     T, B, _ = u.shape
-    cell = _cell(net)
     cache = cell.run(net, u, _resolve_noise(net, B, T, noise_increments, rng))
     S = cache.S  # (T, B, H)
     if dropout:

@@ -18,7 +18,10 @@ and dW_in = sum_t E_t^T u_t, dW_rec = sum_t E_t^T s_{t-1}, db = sum_t E_t.
 
 Internally arrays are time-major, (T, B, N), so each step reads contiguous memory. Speed: the input projection
 of all steps is one matrix product, each weight gradient is one matrix product across time, f'(.) is evaluated
-for all steps at once, and the loops write into preallocated buffers with ``out=``, in the network's dtype.
+for all steps at once, the per-step views are made once, the per-step product runs in column blocks that fit
+OpenBLAS's small-matrix kernels (:mod:`._gemm`), and the loops write into preallocated buffers with ``out=``, in
+the network's dtype. Every function here also runs a stack of networks of one shape: leading axes on every array
+(weights (S, N, N), inputs (S, T, B, n_in), ...), one batched product per step (:mod:`.stacked`).
 """
 
 from __future__ import annotations

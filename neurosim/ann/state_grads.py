@@ -100,8 +100,8 @@ def _from_drive(net, trial: Trials, E: np.ndarray, loss: str, noise) -> np.ndarr
         v[:-1] = dS[:-1] + E[1:] @ net.W_hh  # (T-1, 4H) x (4H, H)
     else:  # gru
         u = np.ascontiguousarray(trial.inputs.transpose(1, 0, 2), dtype=net.dtype)  # (T, 1, n_in)
-        gates = gru.run(net, u, None).gates[:, :, 0]  # (T, 3H): r, z, n after their nonlinearities
-        r, z = gates[:, :H], gates[:, H:2 * H]
+        gates = gru.run(net, u, None).G[:, :2 * H, 0]  # (T, 2H): the gates r and z of gru.Cache.G
+        r, z = gates[:, :H], gates[:, H:]
         for t in range(T - 2, -1, -1):
             e = np.concatenate([E[t + 1, :2 * H], r[t + 1] * E[t + 1, 2 * H:]])  # [E_r; E_z; r E_n]
             v[t] = dS[t] + e @ net.W_hh + z[t + 1] * v[t + 1]

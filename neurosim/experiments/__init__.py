@@ -21,3 +21,6 @@ from . import vanishing_gradients  # noqa: E402,F401
 from . import long_range_memory  # noqa: E402,F401
 from . import transition_to_chaos  # noqa: E402,F401
 from . import overfitting_dropout  # noqa: E402,F401
+from . import spikes_versus_rates  # noqa: E402,F401
+from . import flip_flop_fixed_points  # noqa: E402,F401
+from . import universality  # noqa: E402,F401

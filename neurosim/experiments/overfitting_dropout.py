@@ -29,7 +29,7 @@ from .base import Check, Experiment, register, verdict_from
 
 CONFIG = {
     "seeds": 3,
-    "task": {"dt": 0.01, "frequencies": [0.6, 1.3, 2.1], "amplitudes": [0.5, 0.3, 0.2], "noise": 0.05,
+    "task": {"dt": 0.01, "frequencies": [0.6, 1.3, 2.1], "amplitudes": [0.5, 0.3, 0.2], "observation_noise": 0.05,
              "duration": 2.5, "washout": 0.5},  # models/sine_prediction_lstm.toml
     "n_rec": 50,
     "train_sizes": [64, 4096],

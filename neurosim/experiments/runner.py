@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._files import write_text
 from . import base
 
 __all__ = ["Report", "run_experiment", "summarize"]
@@ -211,9 +212,7 @@ def _tables(report: Report, exp: base.Experiment):
 
 
 def _write(report: Report, exp: base.Experiment, out: str) -> None:
-    with open(os.path.join(out, "results.json"), "w") as fh:
-        json.dump(_json_safe(_plain(report.to_dict())), fh, indent=1)
-        fh.write("\n")
+    write_text(os.path.join(out, "results.json"), json.dumps(_json_safe(_plain(report.to_dict())), indent=1) + "\n")
     v = report.verdict
     checks, summary = _tables(report, exp)
     title = f"neurosim experiment {exp.name}"
@@ -228,8 +227,7 @@ def _write(report: Report, exp: base.Experiment, out: str) -> None:
     for fname, path in report.figures.items():
         md += ["", f"![{fname}]({os.path.basename(path)})"]
     md += ["", "## Config", "", "```json", json.dumps(_json_safe(_plain(report.config)), indent=1), "```"]
-    with open(os.path.join(out, "report.md"), "w") as fh:
-        fh.write("\n".join(md) + "\n")
+    write_text(os.path.join(out, "report.md"), "\n".join(md) + "\n")
     esc = html.escape
     html_table = lambda h, b: ("<table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in h) + "</tr>" + "".join(  # noqa
         "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in b) + "</table>")
@@ -246,5 +244,4 @@ def _write(report: Report, exp: base.Experiment, out: str) -> None:
                       for f, p in report.figures.items())
             + f"<h2>Config</h2><pre>{esc(json.dumps(_json_safe(_plain(report.config)), indent=1))}</pre>"
             "</body></html>\n")
-    with open(os.path.join(out, "report.html"), "w") as fh:
-        fh.write(page)
+    write_text(os.path.join(out, "report.html"), page)  # each file whole or absent (neurosim._files)

@@ -142,7 +142,8 @@ def check(rows: list[dict], cfg: dict) -> "Verdict":  # noqa: F821
         mine = sorted((r["g"], r["lambda_qr_per_tau"]) for r in cont if r["seed"] == s)
         pos = [g for g, lam in mine if lam > 0]
         crossing.append(min(pos) if pos else float("nan"))
-    means = {g: np.mean([r["lambda_qr_per_tau"] for r in _at(rows, "continuous", g)]) for g in cfg["gains"]}
+    means = {g: np.mean([r["lambda_qr_per_tau"] for r in _at(rows, "continuous", g)])
+             for g in sorted({r["g"] for r in cont})}
     summary = ("Largest Lyapunov exponent per tau (QR, continuous-time limit, N = {n}, mean over {k} seeds): {m}. "
                "First gain with a positive exponent per seed: {c}.").format(
         n=cfg["n_rec"], k=len(seeds), m=", ".join(f"g = {g:g}: {v:+.3f}" for g, v in means.items()),

@@ -18,7 +18,7 @@ from ..tasks import Task, Trials, primary_metric
 from . import loop
 from .optimizers import clip_by_global_norm, make_optimizer
 
-__all__ = ["BPTT", "train"]
+__all__ = ["BPTT", "train", "prepare"]
 
 
 class BPTT:
@@ -43,9 +43,13 @@ class BPTT:
         idx, self._order = self._order[:self.batch_size], self._order[self.batch_size:]
         return self.data[idx]
 
+    def gradient(self, batch: Trials) -> tuple[float, dict]:
+        """``(loss, grads)`` of the current network on one minibatch: exact BPTT. A stacked trainer
+        (:mod:`neurosim.ann.stacked`) replaces it on the instance, to compute several networks' at once."""
+        return ann.loss_and_grads(self.net, batch, dropout=self.dropout, rng=self.noise_rng, **self.loss_kw)
+
     def step(self, i: int) -> tuple[float, float]:
-        value, grads = ann.loss_and_grads(self.net, self._batch(), dropout=self.dropout, rng=self.noise_rng,
-                                          **self.loss_kw)
+        value, grads = self.gradient(self._batch())
         grads, norm = clip_by_global_norm(grads, self.clip)
         if not np.isfinite(value):
             raise loop.NonFinite("loss")
@@ -98,6 +102,19 @@ def train(net, data: Task | Trials, steps: int = 1000, *, optimizer="adam", lr: 
     training loss above ``divergence`` times its first value stops it with a warning and returns the network of
     the lowest training loss. Same ``rng``, bit-identical weights.
     """
+    rule, loop_kw = prepare(net, data, optimizer=optimizer, lr=lr, batch_size=batch_size, clip=clip,
+                            momentum=momentum, loss=loss, l2=l2, l2_rate=l2_rate, dropout=dropout,
+                            validation=validation, eval_every=eval_every, patience=patience, divergence=divergence,
+                            task=task, rng=rng, progress=progress)
+    return loop.run(rule, steps, **loop_kw)
+
+
+def prepare(net, data: Task | Trials, *, optimizer="adam", lr: float = 1e-3, batch_size: int = 32,
+            clip: float | None = 1.0, momentum: float = 0.9, loss: str | None = None, l2: float = 0.0,
+            l2_rate: float = 0.0, dropout: float = 0.0, validation: int | float | Trials = 0, eval_every: int = 50,
+            patience: int | None = None, divergence: float | None = loop.DIVERGENCE, task: Task | None = None,
+            rng=0, progress: bool = True) -> tuple[BPTT, dict]:
+    """What :func:`train` runs: the BPTT rule and the keyword arguments of :func:`.loop.run` (same arguments)."""
     if not isinstance(data, (Task, Trials)):
         raise TypeError(f"train: expected a Task or Trials as data, got {type(data).__name__}")
     if not hasattr(net, "trainable"):
@@ -140,9 +157,9 @@ def train(net, data: Task | Trials, steps: int = 1000, *, optimizer="adam", lr: 
 
     rule = BPTT(net, train_set, optimizer=opt, batch_size=batch_size, clip=clip, loss_kw=loss_kw, dropout=dropout,
                 data_rng=data_rng, noise_rng=noise_rng)
-    return loop.run(rule, steps, validate=validate if val is not None else None, metric=metric, higher=higher,
-                    eval_every=eval_every, patience=patience, divergence=divergence, progress=progress,
-                    desc="train", name=rule.name)
+    return rule, dict(validate=validate if val is not None else None, metric=metric, higher=higher,
+                      eval_every=eval_every, patience=patience, divergence=divergence, progress=progress,
+                      desc="train", name=rule.name)
 
 
 def _split(trials: Trials, validation, rng) -> tuple[Trials, Trials | None]:

@@ -96,6 +96,7 @@ def write(sweep, jobs, records: dict, out: str) -> tuple[list, dict]:
     paths = {"csv": os.path.join(out, "results.csv"), "jsonl": os.path.join(out, "results.jsonl")}
     write_atomic(paths["csv"], to_csv(rows))
     write_atomic(paths["jsonl"], _jsonl(jobs, records))
-    if sweep.plot and any(r.get("status") == "ok" for r in rows):
+    x, metric = sweep.plot.get("x"), sweep.plot.get("metric")
+    if sweep.plot and any(r.get("status") == "ok" and x in r and metric in r for r in rows):
         paths["figure"] = plots.save(summary(rows, sweep.plot), os.path.join(out, "summary.png"))
     return rows, paths

@@ -186,6 +186,9 @@ def run(sweep, *, out: str | None = None, executor="process", workers: int | Non
         raise TypeError(f"sweep: expected a Sweep or the path of a SWEEP.toml, got {type(sweep).__name__}")
     if scheduler is not None and executor == "process":
         executor = "dask"
+    if not isinstance(executor, cf.Executor) and executor not in executors.EXECUTORS:
+        raise ValueError(f"sweep executor: expected one of {list(executors.EXECUTORS)} or a "
+                         f"concurrent.futures.Executor, got {executor!r}")
     out = out or os.path.join("runs", f"sweep-{sweep.name}")
     jobs_dir = os.path.join(out, JOBS_DIR)
     os.makedirs(jobs_dir, exist_ok=True)

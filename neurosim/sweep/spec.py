@@ -26,7 +26,7 @@ experiment or function sweep) and ``[plot]`` (the summary figure)::
     # [zip]: lists of one length, taken element by element;  [[list]]: one table per point
 
     [plot]
-    x = "task.delay"                           # a swept parameter
+    x = "task.delay"                           # a swept parameter or a column of the rows
     metric = "r2"                              # a column of the job's rows
     hue = "network.cell"                       # optional: one line per value (a parameter or a row column)
 
@@ -263,8 +263,9 @@ def parse_sweep(raw: dict, source: str = "sweep", directory: str = ".", name: st
     for key in ("x", "metric"):
         if plot and key not in plot:
             _fail(source, f"[plot] is missing the key {key!r}; [plot] needs x (a swept parameter) and metric")
-    if plot and plot["x"] not in parameters:
-        _fail(source, f"[plot] x: expected one of the swept parameters {list(parameters)}, got {plot['x']!r}")
+    for key in ("x", "metric", "hue"):
+        if key in plot and not isinstance(plot[key], str):
+            _fail(source, f"[plot] {key}: expected the name of a parameter or a column, got {plot[key]!r}")
     if "where" in plot and not isinstance(plot["where"], dict):
         _fail(source, f"[plot] where: expected a table column = value, got {plot['where']!r}")
     if "name" in head and not isinstance(head["name"], str):
