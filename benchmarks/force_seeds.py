@@ -1,7 +1,8 @@
 """Sussillo & Abbott (2009) on the numpy substrate over seeds: the table for the closing note.
 
-    python benchmarks/force_seeds.py                 # 10 seeds, full size (~10 x 20 s on a quiet machine)
-    python benchmarks/force_seeds.py --quick         # 3 seeds, N = 500, 1/2 of the length (not the claim)
+    python benchmarks/force_seeds.py                 # 10 seeds, full size (each ~8 s of CPU; 25-50 s wall here)
+    python benchmarks/force_seeds.py --quick         # 3 seeds, N = 500, half the length: a smoke run, not the
+                                                     # claim (measured: N = 500 does not learn the four sines)
     python benchmarks/force_seeds.py --seeds 0 1 2 --target noisy_four_sines
     python benchmarks/force_seeds.py --figures out/  # also draw seed 0's figures into out/
 

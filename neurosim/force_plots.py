@@ -19,7 +19,6 @@ def output_vs_target(trained, free, targets, *, channel: int = 0, ax=None):
     """The target (dashed) and the readout z(t) (solid) during training and free running, split by a line."""
     ax = _axes(ax, figsize=(8, 2.6))
     t = np.concatenate([trained.t, free.t])  # (T,)
-    z = np.concatenate([trained.outputs[:, channel], free.outputs[:, channel]])
     ax.plot(t, np.asarray(targets)[:len(t), channel], "--", color="0.5", lw=1.0, label="target f")
     ax.plot(trained.t, trained.outputs[:, channel], color="tab:red", lw=0.8, label="z, learning")
     ax.plot(free.t, free.outputs[:, channel], color="tab:blue", lw=0.8, label="z, free running")
@@ -143,6 +142,6 @@ def spiking_force_summary(result, *, n_neurons: int = 100, window: float = 1.0):
     spiking_weights(result, ax=fig.add_subplot(grid[2, :]))
     s = result.scores
     fig.suptitle(f"spiking FORCE (Nicola & Clopath 2017), N = {c.n_rec}: peak {s['peak_hz']:.2f} Hz, amplitude "
-                 f"ratio {s['amplitude_ratio']:.2f}, aligned NRMSE {s['aligned_nrmse']:.3f}, rate {s['rate_hz']:.1f} Hz",
-                 fontsize=9)
+                 f"ratio {s['amplitude_ratio']:.2f}, aligned NRMSE {s['aligned_nrmse']:.3f}, "
+                 f"rate {s['rate_hz']:.1f} Hz", fontsize=9)
     return fig

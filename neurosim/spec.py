@@ -199,7 +199,8 @@ class ModelSpec:
                          dale="yes" if net.dale is not None else "no", mask="yes" if net.mask is not None else "no")
             expected.update(activation=want["activation"], form=want["form"], tau=float(want["tau"]),
                             sigma=float(want["sigma"]), dale="yes" if want["dale"] is not None else "no",
-                            mask="yes" if want["p"] < 1 else "no")
+                            # FORCE's fold fills W_rec: its trained network has no mask whatever p was
+                            mask="yes" if want["p"] < 1 and self.training["rule"] != "force" else "no")
         wrong = [f"{k} {found[k]!r} (spec: {expected[k]!r})" for k in expected
                  if not (found[k] == expected[k] or isinstance(found[k], float)
                          and abs(found[k] - expected[k]) <= 1e-12 * abs(expected[k]))]
