@@ -484,14 +484,14 @@ def _newton(net, X, u, iters: int):
     return X, q
 
 
-def find_fixed_points(net, states, *, u=None, n_inits: int = N_INITS, noise: float = INIT_NOISE,
+def find_fixed_points(net, states, *, u=None, n_inits: int = N_INITS, init_noise: float = INIT_NOISE,
                       tol_q: float = TOL_Q, tol_unique: float = TOL_UNIQUE,
                       outlier_distance_scale: float = OUTLIER_DISTANCE_SCALE, max_iters: int = 2000,
                       newton_iters: int = 10, max_q: float | None = None, rng=0) -> FixedPoints:
     """Fixed and slow points of the map at the constant input ``u`` (None: zero), FixedPointFinder's way.
 
     states: (B, T, n) or (M, n) states to sample the initial points from (e.g. :func:`trajectory` on task
-    trials); ``n_inits`` of them are drawn (with replacement) and ``noise`` * N(0, 1) is added. Each is moved
+    trials); ``n_inits`` of them are drawn (with replacement) and ``init_noise`` * N(0, 1) is added. Each is moved
     to a minimum of q (L-BFGS on all jointly, ``max_iters``, then ``newton_iters`` Newton steps), points farther
     than ``outlier_distance_scale`` times the initial states' mean distance from their centroid are dropped,
     points closer than ``tol_unique`` merged (the lowest q kept), and points with q above ``max_q`` (default:
@@ -503,9 +503,9 @@ def find_fixed_points(net, states, *, u=None, n_inits: int = N_INITS, noise: flo
     S = S.reshape(-1, S.shape[-1]) if S.ndim == 3 else S
     S = _states(net, S, "states")
     n_inits = check_positive(n_inits, "find_fixed_points n_inits", integer=True)
-    noise = check_positive(noise, "find_fixed_points noise", allow_zero=True)
+    init_noise = check_positive(init_noise, "find_fixed_points init_noise", allow_zero=True)
     rng = as_rng(rng)
-    X0 = S[rng.integers(0, S.shape[0], n_inits)] + noise * rng.standard_normal((n_inits, S.shape[1]))  # (B, n)
+    X0 = S[rng.integers(0, S.shape[0], n_inits)] + init_noise * rng.standard_normal((n_inits, S.shape[1]))  # (B, n)
     uu = _inputs(net, u, n_inits)
     B, n = X0.shape
 
@@ -540,7 +540,7 @@ def find_fixed_points(net, states, *, u=None, n_inits: int = N_INITS, noise: flo
         eig, n_unstable, outputs = np.zeros((0, n), complex), np.zeros(0, int), np.zeros((0, net.n_out))
     kind = np.where(n_unstable == 0, "stable", np.where(n_unstable == n, "unstable", "saddle")).astype(object)
     kind[q >= tol_q] = "slow"
-    info = {"n_inits": n_inits, "noise": noise, "tol_unique": tol_unique, "n_outliers": int(np.sum(~keep)),
+    info = {"n_inits": n_inits, "init_noise": init_noise, "tol_unique": tol_unique, "n_outliers": int(np.sum(~keep)),
             "lbfgs_iterations": int(opt.nit), "lbfgs_message": str(opt.message)}
     return FixedPoints(X, q, eig, n_unstable, kind.astype(str), outputs, np.array(u0), tol_q, info)
 

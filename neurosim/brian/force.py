@@ -94,24 +94,13 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
     N, n_out = net.n_rec, net.n_out
     W_fb = check_shape(np.asarray(W_fb, dtype=np.float64), (N, n_out), "brian FORCE W_fb",
                        "one row per unit, one column per readout")
-    if targets is not None:
-        targets = np.asarray(targets, dtype=np.float64)
-        check_shape(targets, (None, n_out), "brian FORCE targets", f"targets are (n_steps, n_out = {n_out})")
-        n_steps = targets.shape[0] if n_steps is None else n_steps
-        check_shape(targets, (n_steps, n_out), "brian FORCE targets", f"one target per step (n_steps = {n_steps})")
-    if n_steps is None:
-        raise ValueError("brian FORCE: give n_steps or targets (n_steps, n_out)")
-    T = check_positive(n_steps, "brian FORCE n_steps", integer=True)
-    if learn and targets is None:
-        raise ValueError("brian FORCE: learn=True needs targets (n_steps, n_out); pass learn=False to free-run")
-    every = check_positive(every, "brian FORCE every", integer=True)
+    from ..learning.force import run_arguments  # the same checks as the numpy run (a brian2-free module)
+
+    T, targets, u, every, start = run_arguments(net, n_steps, targets, inputs, learn, every, start, "brian FORCE",
+                                                np.float64)
+    u = np.zeros((T, net.n_in)) if u is None else u
     alpha = check_positive(alpha, "brian FORCE alpha")
     check_choice(step, STEPS, "brian FORCE step")
-    if targets is not None:
-        check_finite(targets, "brian FORCE targets")
-    start = check_positive(start, "brian FORCE start", integer=True, allow_zero=True)
-    u = np.zeros((T, net.n_in)) if inputs is None else np.asarray(inputs, dtype=np.float64)
-    check_shape(u, (T, net.n_in), "brian FORCE inputs", f"inputs are (n_steps, n_in = {net.n_in})")
     k_sub, sim_dt = substeps(net.dt, sim_dt)
     n_rec = min(check_positive(n_record, "brian FORCE n_record", integer=True, allow_zero=True), N)
     plan = _Plan(net=net, W_fb=W_fb, f=targets if learn else None, T=T, learn=learn, alpha=float(alpha),

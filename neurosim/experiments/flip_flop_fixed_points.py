@@ -35,7 +35,7 @@ MODELS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.ab
 CONFIG = {
     "seeds": 1, "networks": ["elman", "gru", "lstm", "shipped_leaky"], "n_rec": 64, "dt": 0.01, "duration": 2.0,
     "steps": 600, "lr": 3e-3, "batch_size": 16, "clip": 1.0, "val_trials": 64, "eval_every": 100,
-    "test_trials": 256, "sample_trials": 64, "n_inits": dyn.N_INITS, "noise": dyn.INIT_NOISE, "fixed_q": 1e-8,
+    "test_trials": 256, "sample_trials": 64, "n_inits": dyn.N_INITS, "init_noise": dyn.INIT_NOISE, "fixed_q": 1e-8,
     "brian2": True, "brian_target": "numpy", "pca_trials": 6,
 }
 QUICK = {"networks": ["shipped_leaky"], "n_inits": 256, "test_trials": 64}
@@ -69,7 +69,7 @@ def analyse(net, cfg: dict, seed: int, task) -> dict:
     sample = task.sample(cfg["sample_trials"], rng=20_000 + seed)
     states = dyn.trajectory(net, sample.inputs)  # (B, T, n): the map's states (LSTM: [h; c])
     start = time.perf_counter()
-    fps = dyn.find_fixed_points(net, states, n_inits=cfg["n_inits"], noise=cfg["noise"], rng=seed)
+    fps = dyn.find_fixed_points(net, states, n_inits=cfg["n_inits"], init_noise=cfg["init_noise"], rng=seed)
     fp_time = time.perf_counter() - start
     fixed = fps.q < cfg["fixed_q"]
     stable = np.flatnonzero(fixed & (fps.n_unstable == 0))

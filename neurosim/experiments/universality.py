@@ -40,7 +40,7 @@ SOURCE = "issue 11 goal; Maheswaranathan et al. 2019 (NeurIPS), Figs. 2-4"
 CONFIG = {  # n_inits 512: half of FixedPointFinder's 1024 (15 networks); flip_flop_fixed_points uses 1024
     "seeds": 5, "networks": ["elman", "gru", "lstm"], "n_rec": 64, "dt": 0.01, "duration": 2.0,
     "steps": 600, "lr": 3e-3, "batch_size": 16, "clip": 1.0, "val_trials": 64, "eval_every": 100,
-    "test_trials": 256, "sample_trials": 64, "n_inits": 512, "noise": 0.5, "fixed_q": 1e-8, "pca_trials": 4,
+    "test_trials": 256, "sample_trials": 64, "n_inits": 512, "init_noise": 0.5, "fixed_q": 1e-8, "pca_trials": 4,
     "common_trials": 16, "substrate_trials": 64, "brian2": True, "brian_target": "numpy",
     "spiking": True, "spiking_trials": 64, "spiking_retrain_steps": None,  # None: the spec's own training steps
 }

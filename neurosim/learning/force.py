@@ -167,6 +167,28 @@ def _make_rls(net, rls, alpha, step, where):
     return rls
 
 
+def run_arguments(net, n_steps, targets, inputs, learn: bool, every, start, where: str, dtype):
+    """The checked ``(T, targets, inputs, every, start)`` of a FORCE run (numpy and Brian2 alike): targets
+    (T, n_out) or None, inputs (T, n_in) or None, T taken from the targets when ``n_steps`` is None."""
+    n_out = net.n_out
+    if targets is not None:
+        targets = check_finite(as_array(targets, f"{where} targets", ndim=2, dtype=dtype), f"{where} targets")
+        check_shape(targets, (None, n_out), f"{where} targets", f"targets are (n_steps, n_out = {n_out})")
+        n_steps = targets.shape[0] if n_steps is None else n_steps
+        check_shape(targets, (n_steps, n_out), f"{where} targets", f"one target per step (n_steps = {n_steps})")
+    if n_steps is None:
+        raise ValueError(f"{where}: give n_steps or targets (n_steps, n_out)")
+    T = check_positive(n_steps, f"{where} n_steps", integer=True)
+    if learn and targets is None:
+        raise ValueError(f"{where}: learn=True needs targets (n_steps, n_out); pass learn=False to free-run")
+    every = check_positive(every, f"{where} every", integer=True)
+    start = check_positive(start, f"{where} start", integer=True, allow_zero=True)
+    if inputs is not None:
+        inputs = check_finite(as_array(inputs, f"{where} inputs", ndim=2, dtype=dtype), f"{where} inputs")
+        check_shape(inputs, (T, net.n_in), f"{where} inputs", f"inputs are (n_steps, n_in = {net.n_in})")
+    return T, targets, inputs, every, start
+
+
 def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, learn: bool = True,
         rls: RLS | None = None, alpha: float = 1.0, every: int = 2, step: str = "normalised",
         start: int = 0, n_record: int = 10, progress: bool = False, substrate: str = "ann", **brian) -> ForceRun:
@@ -189,22 +211,10 @@ def run(net: RateNetwork, W_fb, n_steps: int | None = None, *, targets=None, inp
     net = _check_net(net, "force.run")
     W_fb = _check_feedback(net, W_fb, "force.run W_fb")
     N, n_out, dtype = net.n_rec, net.n_out, net.dtype
-    if targets is not None:
-        targets = check_finite(as_array(targets, "force.run targets", ndim=2, dtype=dtype), "force.run targets")
-        check_shape(targets, (None, n_out), "force.run targets", f"targets are (n_steps, n_out = {n_out})")
-        n_steps = targets.shape[0] if n_steps is None else n_steps
-        check_shape(targets, (n_steps, n_out), "force.run targets", f"one target per step (n_steps = {n_steps})")
-    if n_steps is None:
-        raise ValueError("force.run: give n_steps or targets (n_steps, n_out)")
-    T = check_positive(n_steps, "force.run n_steps", integer=True)
-    if learn and targets is None:
-        raise ValueError("force.run: learn=True needs targets (n_steps, n_out); pass learn=False to free-run")
-    every = check_positive(every, "force.run every", integer=True)
-    start = check_positive(start, "force.run start", integer=True, allow_zero=True)
+    T, targets, inputs, every, start = run_arguments(net, n_steps, targets, inputs, learn, every, start,
+                                                     "force.run", dtype)
     drive = np.broadcast_to(net.b, (T, N))  # (T, N) W_in u_t + b with u = 0
     if inputs is not None:
-        inputs = check_finite(as_array(inputs, "force.run inputs", ndim=2, dtype=dtype), "force.run inputs")
-        check_shape(inputs, (T, net.n_in), "force.run inputs", f"inputs are (n_steps, n_in = {net.n_in})")
         drive = equations.drive(net.W_in, net.b, inputs)  # (T, N)
     rls = _make_rls(net, rls, alpha, step, "force.run") if learn else None
     loop = FeedbackLoop(net, W_fb, rls.W if learn else net.W_out.copy())  # W_out: live RLS weights or a copy
