@@ -2,7 +2,7 @@
 
     python benchmarks/train_step.py --other /path/to/another/checkout [--steps 40] [--rounds 3]
 
-Each model spec in models/ (each checkout's own file of that name) is trained for ``--steps`` steps with its own [training] settings (``ns.train`` through
+Each BPTT model spec in the models/ of both checkouts (each checkout's own file of that name) is trained for ``--steps`` steps with its own [training] settings (``ns.train`` through
 ``spec.fit``'s arguments: batch size, optimizer, clip, dropout; no validation), in a fresh process per checkout and
 round, one BLAS thread, alternating the two checkouts so that both see the same machine load. Prints the median
 milliseconds per step of each checkout and their ratio (this checkout over the other; below 1 is faster).
@@ -27,9 +27,13 @@ names, steps = json.loads(sys.argv[1]), int(sys.argv[2])
 out = {}
 for name in names:
     spec = load_spec(f"models/{name}.toml")  # each checkout's own spec (their keys may differ)
+    if spec.training.get("rule", "bptt") != "bptt":
+        continue  # FORCE specs do not take BPTT steps
     task = spec.make_task()
     net = spec.make_network(task)
     kw = spec.train_kwargs()
+    for key in ("rule", "rls_alpha", "update_every", "rls_step"):
+        kw.pop(key, None)
     kw.pop("steps", None)
     kw.pop("validation", None)
     kw.pop("patience", None)
@@ -56,8 +60,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    specs = sorted(f.removesuffix(".toml") for f in os.listdir(os.path.join(HERE, "models")) if f.endswith(".toml"))
     trees = {"this": HERE, "other": os.path.abspath(args.other)}
+    specs = sorted(set.intersection(*({f.removesuffix(".toml") for f in os.listdir(os.path.join(t, "models"))
+                                       if f.endswith(".toml")} for t in trees.values())))  # in both checkouts
     times = {k: [] for k in trees}
     for r in range(args.rounds):
         for label in (("this", "other") if r % 2 == 0 else ("other", "this")):
