@@ -242,7 +242,6 @@ def sweep_summary(rows, *, x: str, metric: str, hue: str | None = None, ax=None)
         pos = np.array([position[v] for v in xs], dtype=float)
         mean = np.array([np.mean(by_x[v]) for v in xs])
         std = np.array([np.std(by_x[v]) for v in xs])
-        n = max(len(by_x[v]) for v in xs)
         (line,) = ax.plot(pos, mean, "o-", ms=4, lw=1.2, label=None if label is None else f"{hue} = {label}")
         ax.fill_between(pos, mean - std, mean + std, color=line.get_color(), alpha=0.2, lw=0)
         for p, v in zip(pos, xs):

@@ -203,8 +203,6 @@ def test_same_seed_same_spikes_and_the_readout_is_the_filtered_trains(cache):
 @pytest.mark.brian2
 def test_per_input_drive_matches_the_precomputed_drive(cache, monkeypatch):
     """Large batches hold only u and compute W_in u + b in Brian2: the same network, to round-off."""
-    from neurosim.brian import spiking as brian_spiking
-
     net = small_net(n_rec=20)
     net = net.replace(b=0.3 * np.random.default_rng(1).standard_normal(net.n_rec))
     snet = to_spiking(net, lam=30.0)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from neurosim.sweep import SweepError, load_sweep, parse_sweep, run
-from neurosim.sweep.jobs import canonical_json, execute
+from neurosim.sweep.jobs import canonical_json
 from neurosim.sweep.results import read_csv
 from neurosim.sweep.runner import read_record, write_atomic
 

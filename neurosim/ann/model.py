@@ -73,6 +73,18 @@ def forward(net, inputs, *, noise_increments=None, rng=None):
     return cache.states.transpose(1, 0, 2), y.transpose(1, 0, 2)
 
 
+def loss_settings(net, loss, l2, l2_rate, dropout):
+    """The checked ``(loss_fn, l2, l2_rate, dropout)`` of a gradient call: the loss named (default "ce" for a
+    softmax readout, else "mse"), non-negative penalties, and a dropout probability in [0, 1)."""
+    loss_fn = losses.get(loss or ("ce" if net.output_activation == "softmax" else "mse"))
+    l2 = check_positive(l2, "l2", allow_zero=True)
+    l2_rate = check_positive(l2_rate, "l2_rate", allow_zero=True)
+    dropout = check_positive(dropout, "dropout", allow_zero=True)
+    if dropout >= 1:
+        raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout}")
+    return loss_fn, l2, l2_rate, dropout
+
+
 def loss_and_grads(net, trials: Trials, *, loss: str | None = None, l2: float = 0.0, l2_rate: float = 0.0,
                    dropout: float = 0.0, noise_increments=None, rng=None):
     """The masked loss on ``trials`` and its exact gradient (BPTT) for every trainable field of ``net``.
@@ -86,13 +98,7 @@ def loss_and_grads(net, trials: Trials, *, loss: str | None = None, l2: float = 
     cell = _cell(net)  # a TypeError naming what is expected for anything but a neurosim network
     if not isinstance(trials, Trials):
         raise TypeError(f"loss_and_grads: expected Trials, got {type(trials).__name__}")
-    loss = loss or ("ce" if net.output_activation == "softmax" else "mse")
-    loss_fn = losses.get(loss)
-    l2 = check_positive(l2, "l2", allow_zero=True)
-    l2_rate = check_positive(l2_rate, "l2_rate", allow_zero=True)
-    dropout = check_positive(dropout, "dropout", allow_zero=True)
-    if dropout >= 1:
-        raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout}")
+    loss_fn, l2, l2_rate, dropout = loss_settings(net, loss, l2, l2_rate, dropout)
     check_shape(trials.targets, (None, None, net.n_out), "trials.targets",
                 f"the network has n_out = {net.n_out} outputs; build it with n_out = task.n_out")
     u = _inputs(net, trials.inputs, "trials.inputs")

@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import equations
-from .._validate import as_rng, check_positive
+from .._validate import as_rng
 from ..tasks import Trials
-from . import _buffers, losses, rnn
-from .model import WEIGHTS_L2, _inputs, _resolve_noise
+from . import _buffers, rnn
+from .model import WEIGHTS_L2, _inputs, _resolve_noise, loss_settings
 
 __all__ = ["Stack", "loss_and_grads", "check_stackable"]
 
@@ -80,13 +80,7 @@ def loss_and_grads(nets, batches, *, loss: str | None = None, l2: float = 0.0, l
             raise ValueError(f"stacked loss_and_grads: every batch must have one shape, got inputs "
                              f"{b.inputs.shape} and {batches[0].inputs.shape}; sample the same batch size")
     first = nets[0]
-    loss = loss or ("ce" if first.output_activation == "softmax" else "mse")
-    loss_fn = losses.get(loss)
-    l2 = check_positive(l2, "l2", allow_zero=True)
-    l2_rate = check_positive(l2_rate, "l2_rate", allow_zero=True)
-    dropout = check_positive(dropout, "dropout", allow_zero=True)
-    if dropout >= 1:
-        raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout}")
+    loss_fn, l2, l2_rate, dropout = loss_settings(first, loss, l2, l2_rate, dropout)
     if dropout and any(r is None for r in rngs):
         raise ValueError("dropout > 0 needs rng= for its random masks (one per network)")
     dtype = first.dtype

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import equations
-from .._validate import check_choice, check_finite, check_positive, check_shape, substeps
+from .._validate import check_choice, check_positive, check_shape, substeps
 from ..learning.rls import STEPS
 from . import coupling as coupling_mod
 from . import rls_cpp

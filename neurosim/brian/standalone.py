@@ -45,7 +45,23 @@ from .rate import RateRun, _build
 __all__ = ["CompiledRate", "compiled_rate", "CompiledSpiking", "compiled_spiking"]
 
 
-class CompiledRate:
+class _Compiled:
+    """What both compiled networks share: a context manager whose ``close`` restores Brian2's device and
+    preferences and removes the project directory (``self._stack``, an ExitStack opened by the subclass)."""
+
+    def close(self) -> None:
+        """Restore Brian2's device and preferences and remove the project directory."""
+        self._stack.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class CompiledRate(_Compiled):
     """A rate network compiled for batches of ``n_trials`` trials of ``n_steps`` steps; see the module docstring.
 
     Use it as a context manager (or call :meth:`close`): it holds Brian2's standalone device until closed.
@@ -120,24 +136,13 @@ class CompiledRate:
         return RateRun(np.ascontiguousarray(states), build + (time.perf_counter() - start) - run_time, run_time,
                        metadata)
 
-    def close(self) -> None:
-        """Restore Brian2's device and preferences and remove the project directory."""
-        self._stack.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
 
 def compiled_rate(net, n_trials: int, n_steps: int, **options) -> CompiledRate:
     """:class:`CompiledRate` (a context manager): compile ``net`` once for batches of (n_trials, n_steps)."""
     return CompiledRate(net, n_trials, n_steps, **options)
 
 
-class CompiledSpiking:
+class CompiledSpiking(_Compiled):
     """A spiking network compiled for batches of ``n_trials`` trials of ``n_steps`` steps, with Brian2's generator
     seeded by ``seed``; see the module docstring. A context manager, like :class:`CompiledRate`."""
 
@@ -197,17 +202,6 @@ class CompiledSpiking:
                     "reused_build": self.runs > 1}
         build = self.build_time if self.runs == 1 else 0.0
         return spiking.SpikingRun(*recorded, build + (time.perf_counter() - start) - run_time, run_time, metadata)
-
-    def close(self) -> None:
-        """Restore Brian2's device and preferences and remove the project directory."""
-        self._stack.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
 
 def compiled_spiking(snet, n_trials: int, n_steps: int, **options) -> CompiledSpiking:

@@ -21,7 +21,7 @@ import numpy as np
 from ..analysis import dynamics as dyn
 from ..network import RateNetwork
 from ..plots import _axes
-from .base import Check, Experiment, register, verdict_from
+from .base import Check, Experiment, Verdict, register, verdict_from
 from .plotting import mean_sd
 
 SOURCE = "issue 11 goal; Sompolinsky, Crisanti & Sommers 1988 (PRL 61:259)"
@@ -95,7 +95,7 @@ def _at(rows, part, g):
     return [r for r in rows if r["part"] == part and np.isclose(r["g"], g)]
 
 
-def check(rows: list[dict], cfg: dict) -> "Verdict":  # noqa: F821
+def check(rows: list[dict], cfg: dict) -> Verdict:
     checks = []
     cont = [r for r in rows if r["part"] == "continuous"]
     stable = [r["lambda_qr_per_tau"] for r in _at(rows, "continuous", STABLE_G)]
