@@ -64,7 +64,7 @@ def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
     b_ih are added there), the n rows get zero input columns, since r multiplies their recurrent part alone.
     """
     if noise is not None:
-        raise ValueError("GatedNetwork: a GRU has no recurrent noise (sigma = 0); pass noise=None")
+        raise ValueError("GatedNetwork: a GRU has no recurrent noise (sigma = 0); pass noise_increments=None")
     T, B, n_in = inputs.shape
     H, dtype = net.n_rec, net.dtype
     K = H + 1 + n_in

@@ -70,7 +70,7 @@ def _gates(a: np.ndarray, H: int) -> np.ndarray:
 def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
     """Forward pass. inputs (T, B, n_in) in net.dtype; an LSTM has no recurrent noise (noise must be None)."""
     if noise is not None:
-        raise ValueError("GatedNetwork: an LSTM has no recurrent noise (sigma = 0); pass noise=None")
+        raise ValueError("GatedNetwork: an LSTM has no recurrent noise (sigma = 0); pass noise_increments=None")
     T, B, n_in = inputs.shape
     H, dtype = net.n_rec, net.dtype
     K = n_in + H + 1
