@@ -63,6 +63,20 @@ class Saveable:
         """Apply the network's constraints to learned arrays, in place; returns ``params``. None here."""
         return params
 
+    def fingerprint(self) -> str:
+        """A digest of the class, the settings and the arrays' bytes, dtypes and shapes: equal for networks that
+        compute the same thing bit for bit (what compiled builds are reused by)."""
+        digest = hashlib.sha256(type(self).__name__.encode())
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name in self._arrays and v is not None:
+                v = np.ascontiguousarray(v)
+                digest.update(f"{f.name}:{v.dtype.str}:{v.shape}:".encode())
+                digest.update(v.tobytes())
+            else:
+                digest.update(f"{f.name}={v!r};".encode())
+        return digest.hexdigest()
+
     def save(self, path) -> tuple[str, str]:
         """Write ``PATH.json`` (settings, versions, checksums) and ``PATH.npz`` (arrays); return both paths.
 

@@ -60,6 +60,21 @@ def test_save_load_round_trip_is_bit_exact(tmp_path, dtype):
     assert meta["neurosim_version"] == ns.__version__ and meta["format_version"] == 1
 
 
+def test_fingerprint_is_equal_exactly_for_networks_that_compute_the_same(tmp_path):
+    """What compiled Brian2 builds are reused by: equal after a save/load round trip, different after a one-ulp
+    change of one weight, another dtype, another setting, or another class with the same arrays."""
+    net = ns.RateNetwork.random(2, 6, 1, tau=0.05, dt=0.01, sigma=0.1, rng=3)
+    net.save(tmp_path / "m")
+    assert ns.load(tmp_path / "m").fingerprint() == net.fingerprint()
+    W = net.W_rec.copy()
+    W[2, 3] = np.nextafter(W[2, 3], np.inf)
+    changed = [net.replace(W_rec=W), net.astype(np.float32), net.replace(sigma=0.2), net.replace(tau=0.06)]
+    prints = {net.fingerprint()} | {other.fingerprint() for other in changed}
+    assert len(prints) == 1 + len(changed)
+    snet = ns.to_spiking(ns.RateNetwork.random(2, 6, 1, form="current", activation="sigmoid", rng=3), lam=40.0)
+    assert snet.fingerprint() not in prints and snet.fingerprint() == snet.replace().fingerprint()
+
+
 def test_load_rejects_truncated_corrupted_and_foreign_files(tmp_path):
     net = ns.RateNetwork.random(1, 5, 1, rng=0)
     net.save(tmp_path / "m")

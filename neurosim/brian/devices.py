@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from .._validate import check_choice
 
 __all__ = ["DEVICES", "TARGETS", "CACHE_ENV", "resolve_cache_dir", "resolve_target", "session", "Session",
-           "CompilerError", "NoCompilerWarning"]
+           "CompilerError", "NoCompilerWarning", "allow_import_off_main_thread"]
 
 DEVICES = ("runtime", "cpp_standalone")
 TARGETS = ("auto", "cython", "numpy")
@@ -74,18 +74,31 @@ def resolve_target(target: str = "auto") -> str:
     return "cython" if _CYTHON_WORKS else "numpy"
 
 
-def preload() -> bool:
-    """Import brian2 now, in the calling thread; return whether it is installed.
+def allow_import_off_main_thread() -> None:
+    """Let Brian2 be imported first in a thread other than the main one (Dask runs jobs in worker threads).
 
-    Brian2 installs a SIGINT handler when it is first imported, which Python allows only in the main thread, so
-    its first import must not happen inside a job that an executor runs in a worker thread (Dask workers do):
-    the sweep's Dask adapter calls this in each worker's main thread when the worker starts.
+    Brian2's import installs a SIGINT handler (so that Ctrl-C stops a run cleanly), and Python allows
+    ``signal.signal`` only in the main thread. After this call (made once per worker process, in its main thread),
+    that one call, from Brian2's own module outside the main thread, leaves the handler as it is instead of
+    raising: a worker whose jobs run in threads is stopped by its nanny, not by Ctrl-C. Every other caller of
+    ``signal.signal`` is unaffected. Importing Brian2 eagerly instead would cost each worker ~1.5 s at start.
     """
-    try:
-        import brian2  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import signal
+    import sys
+    import threading
+
+    original = signal.signal
+    if getattr(original, "_neurosim_off_main_thread", False):
+        return
+
+    def tolerant(signalnum, handler):
+        if (threading.current_thread() is not threading.main_thread()
+                and sys._getframe(1).f_globals.get("__name__") == "brian2"):
+            return signal.getsignal(signalnum)  # Brian2's Ctrl-C handler stays uninstalled in this thread
+        return original(signalnum, handler)
+
+    tolerant._neurosim_off_main_thread = True
+    signal.signal = tolerant
 
 
 def resolve_cache_dir(path=None) -> str | None:
@@ -109,6 +122,7 @@ class Session:
     cache_dir: str | None
     directory: str | None = None  # cpp_standalone project directory (removed when the session ends)
     timings: dict = field(default_factory=dict)
+    device_object: object = None  # with session(keep=True): the standalone device that owns the build
 
     @property
     def standalone(self) -> bool:
@@ -176,11 +190,16 @@ def _root_message(err) -> str:
 
 
 @contextmanager
-def session(device: str = "runtime", target: str = "auto", *, cache_dir=None):
+def session(device: str = "runtime", target: str = "auto", *, cache_dir=None, keep: bool = False):
     """Set Brian2 up for one simulation; on exit restore the device, the preferences and the random state.
 
     Yields a :class:`Session`. ``device`` is "runtime" or "cpp_standalone", ``target`` "auto", "cython" or
     "numpy" (runtime only; "auto": :func:`resolve_target`). Never nest sessions.
+
+    ``keep=True`` (cpp_standalone only) builds into a device object of its own (``Session.device_object``) and
+    leaves it and the project directory alive when the session ends, so that the compiled binary can be run
+    again later (``device_object.run(directory=..., run_args=...)``) while Brian2's global device is back to what
+    it was; the caller removes the directory (:mod:`neurosim.brian.standalone` does). On an error both go.
     """
     check_choice(device, DEVICES, "device")
     check_choice(target, TARGETS, "target")
@@ -192,7 +211,10 @@ def session(device: str = "runtime", target: str = "auto", *, cache_dir=None):
     saved = {k: prefs[k] for k in _PREFS}
     runtime = runtime_device
     random_state = runtime.get_random_state()  # includes numpy's global state, which Brian2's seed() sets
+    if keep and device != "cpp_standalone":
+        raise ValueError(f"session(keep=True) keeps a compiled cpp_standalone build; device {device!r} has none")
     sess = Session(device, target if device == "runtime" else "cpp", cache)
+    kept = False
     try:
         if cache is not None:
             prefs["codegen.runtime.cython.cache_dir"] = cache
@@ -204,9 +226,14 @@ def session(device: str = "runtime", target: str = "auto", *, cache_dir=None):
             # the dense coupling of the standalone device relies on a sequential neuron loop: no OpenMP
             prefs["devices.cpp_standalone.openmp_threads"] = 0
             sess.directory = tempfile.mkdtemp(prefix="neurosim_brian_", dir=cache)
-            brian2.set_device("cpp_standalone", build_on_run=False, directory=sess.directory)
+            if keep:
+                from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+                sess.device_object = CPPStandaloneDevice()  # not Brian2's shared instance, which others reinit
+            brian2.set_device(sess.device_object or "cpp_standalone", build_on_run=False, directory=sess.directory)
         try:
             yield sess
+            kept = keep
         except Exception as err:  # translated when it is a compiler failure, re-raised unchanged otherwise
             if _is_compiler_failure(err):
                 where = f"device={device!r}" + (f", target={target!r}" if device == "runtime" else "")
@@ -216,11 +243,11 @@ def session(device: str = "runtime", target: str = "auto", *, cache_dir=None):
                     "run without compiling: device='runtime', target='numpy'") from err
             raise
     finally:
-        if device == "cpp_standalone":
+        if device == "cpp_standalone" and not kept:
             brian2.get_device().reinit()
         reset_device()  # back to the device that was active before this session
         for k, v in saved.items():
             prefs[k] = v
         runtime.set_random_state(random_state)
-        if sess.directory is not None:
+        if sess.directory is not None and not kept:
             shutil.rmtree(sess.directory, ignore_errors=True)

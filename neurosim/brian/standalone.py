@@ -21,18 +21,29 @@ The spiking network likewise (:func:`compiled_spiking`): the drive and the initi
 each run's ``rng`` as :func:`neurosim.brian.spiking.build` draws them) are run_args. Brian2's own generator (the
 membrane noise) is seeded in the generated program, so every rerun of one build uses the build's ``seed``: a
 rerun equals ``spiking.run(snet, inputs, device="cpp_standalone", seed=SEED, rng=rng)``; compile another build for
-another noise seed. Brian2's device is global: while the context is open the process's Brian2 device is
-this project (as in :func:`neurosim.brian.devices.session`, which it uses); do not run other Brian2 code in it.
+another noise seed.
 
-Many processes: each compiled network lives in its own fresh project directory (``mkdtemp``) and is removed at
-exit, so workers never share a build directory; the runtime Cython cache (``$NEUROSIM_BRIAN_CACHE``) is shared
-safely, since Brian2 compiles each module under a per-module file lock.
+Each compiled network owns a Brian2 device object of its own (:func:`neurosim.brian.devices.session` with
+``keep=True``): once built, Brian2's global device is back to what it was, so other Brian2 code (runtime
+simulations, other compiled networks) runs freely between reruns. ``close`` (or leaving the ``with`` block, or
+the end of the process) removes the project directory.
+
+The substrates reuse builds by themselves: ``simulate(net, trials, "rate", device="cpp_standalone")`` (and
+"spiking") keeps the last :data:`MAX_BUILDS` compiled networks of the process in :func:`reusable`, keyed by the
+network's :meth:`~neurosim.network.Saveable.fingerprint`, the batch shape and the options, so running the same
+network on new trials compiles once (substrate option ``reuse=False`` turns it off).
+
+Many processes: each compiled network lives in its own fresh project directory (``mkdtemp``), so workers never
+share a build directory; the runtime Cython cache (``$NEUROSIM_BRIAN_CACHE``) is shared safely, since Brian2
+compiles each module under a per-module file lock.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
-from contextlib import ExitStack
+import weakref
+from collections import OrderedDict
 
 import numpy as np
 
@@ -42,16 +53,41 @@ from . import coupling as coupling_mod
 from . import devices
 from .rate import RateRun, _build
 
-__all__ = ["CompiledRate", "compiled_rate", "CompiledSpiking", "compiled_spiking"]
+__all__ = ["CompiledRate", "compiled_rate", "CompiledSpiking", "compiled_spiking", "reusable", "clear_builds",
+           "MAX_BUILDS"]
 
 
 class _Compiled:
-    """What both compiled networks share: a context manager whose ``close`` restores Brian2's device and
-    preferences and removes the project directory (``self._stack``, an ExitStack opened by the subclass)."""
+    """What both compiled networks share: the build in a device object of its own (:meth:`_build`), the
+    binary's run, and a context manager whose ``close`` removes the project directory."""
+
+    _device = None
+
+    def _build(self, construct, cache_dir) -> None:
+        """Run ``construct(brian2)`` (create the objects and ``Network.run`` them) on a standalone device of its
+        own, generate and compile the project; Brian2's global device and preferences are restored after."""
+        with devices.session("cpp_standalone", cache_dir=cache_dir, keep=True) as sess:
+            import brian2
+
+            construct(brian2)
+            sess.device_object.build(directory=sess.directory, compile=True, run=False, with_output=False)
+        self._device, self._directory = sess.device_object, sess.directory
+        self._cleanup = weakref.finalize(self, shutil.rmtree, sess.directory, True)  # also at exit
+
+    def _check_open(self) -> None:
+        if self._device is None:
+            raise RuntimeError(f"{type(self).__name__}.run: the compiled network was closed; compile it again")
+
+    def _run_binary(self, run_args: dict) -> float:
+        """Run the compiled binary with ``run_args``; return the loop time the binary measured (seconds)."""
+        self._device.run(directory=self._directory, with_output=False, run_args=run_args)
+        return float(self._device._last_run_time)
 
     def close(self) -> None:
-        """Restore Brian2's device and preferences and remove the project directory."""
-        self._stack.close()
+        """Remove the project directory; the compiled network cannot run after this."""
+        if self._device is not None:
+            self._cleanup()
+            self._device = None
 
     def __enter__(self):
         return self
@@ -79,12 +115,9 @@ class CompiledRate(_Compiled):
         self.noise = noise_mode
         self.k, self.sim_dt = substeps(self.net.dt, sim_dt)
         self.coupling = coupling_mod.default("cpp_standalone") if coupling is None else coupling
-        self._stack = ExitStack()
         self.runs = 0
-        try:
-            self._session = self._stack.enter_context(devices.session("cpp_standalone", cache_dir=cache_dir))
-            import brian2
 
+        def construct(brian2):
             T, B, N = self.n_steps, self.n_trials, self.net.n_rec
             placeholder = np.zeros((T, B, self.net.n_in))  # (T, B, n_in): replaced by run_args at every run
             increments = np.zeros((B, T, N)) if noise_mode == "matched" else None
@@ -94,11 +127,8 @@ class CompiledRate(_Compiled):
             self._drive = namespace["drive_ta"]
             self._noise_ta = namespace.get("noise_ta")
             network.run(T * self.net.dt * brian2.second + self.sim_dt * brian2.second, namespace=namespace)
-            self._device = brian2.get_device()
-            self._device.build(directory=self._session.directory, compile=True, run=False, with_output=False)
-        except BaseException:
-            self._stack.close()
-            raise
+
+        self._build(construct, cache_dir)
         self.build_time = time.perf_counter() - start
 
     def run(self, inputs, noise_increments: np.ndarray | None = None) -> RateRun:
@@ -106,6 +136,7 @@ class CompiledRate(_Compiled):
         ``noise_increments`` (n_trials, n_steps, N) from :func:`neurosim.equations.noise_increments`. Returns a
         :class:`RateRun` (states only: the readout is ``neurosim.equations.readout``)
         whose ``build_time`` is 0 after the first run (the compile is in ``self.build_time``)."""
+        self._check_open()
         start = time.perf_counter()
         net, T, B, N = self.net, self.n_steps, self.n_trials, self.net.n_rec
         u = np.asarray(inputs, dtype=np.float64)
@@ -121,11 +152,10 @@ class CompiledRate(_Compiled):
             inc = np.asarray(noise_increments, dtype=np.float64).transpose(1, 0, 2).reshape(T, B * N)
             run_args[self._noise_ta] = np.ascontiguousarray(inc)
         before = time.perf_counter()
-        self._device.run(directory=self._session.directory, with_output=False, run_args=run_args)
+        run_time = self._run_binary(run_args)
         binary = time.perf_counter() - before
         states = np.asarray(getattr(self._monitor, "r_" if net.form == "rate" else "x_"))  # (B*N, T+1)
         states = states[:, 1:].reshape(B, N, T).transpose(0, 2, 1)  # (B, T, N)
-        run_time = float(self._device._last_run_time)
         self.runs += 1
         metadata = {"device": "cpp_standalone", "target": "cpp", "coupling": self.coupling, "sim_dt": self.sim_dt,
                     "substeps": self.k, "input_mode": "projected", "noise_mode": self.noise, "n_neurons": B * N,
@@ -159,22 +189,16 @@ class CompiledSpiking(_Compiled):
                              "exceeds equations.PROJECTED_MAX_BYTES; compile for fewer trials per batch")
         self.sim_dt = snet.check_sim_dt(snet.sim_dt if sim_dt is None else as_seconds(sim_dt, "sim_dt"))
         self.membrane_noise, self.seed = membrane_noise, int(seed)
-        self._stack = ExitStack()
         self.runs = 0
-        try:
-            self._session = self._stack.enter_context(devices.session("cpp_standalone", cache_dir=cache_dir))
-            import brian2
 
+        def construct(brian2):
             placeholder = np.zeros((n_trials, n_steps, snet.n_in))  # (B, T, n_in): replaced at every run
             self._built = spiking.build(snet, placeholder, sim_dt=self.sim_dt, membrane_noise=membrane_noise, rng=0)
             brian2.seed(self.seed)
             self._built.network.run(self._built.duration, namespace=self._built.namespace)
-            self._device = brian2.get_device()
-            self._device.build(directory=self._session.directory, compile=True, run=False, with_output=False)
             self._volt = brian2.volt
-        except BaseException:
-            self._stack.close()
-            raise
+
+        self._build(construct, cache_dir)
         self.build_time = time.perf_counter() - start
 
     def run(self, inputs, rng=0):
@@ -182,6 +206,7 @@ class CompiledSpiking(_Compiled):
         ``rng``; returns a :class:`neurosim.brian.spiking.SpikingRun`."""
         from . import spiking
 
+        self._check_open()
         start = time.perf_counter()
         snet, T, B, N = self.snet, self.n_steps, self.n_trials, self.snet.n_rec
         u = np.asarray(inputs, dtype=np.float64)
@@ -192,9 +217,8 @@ class CompiledSpiking(_Compiled):
         v0 = as_rng(rng).uniform(snet.v_reset, snet.v_threshold, size=B * N)  # (B*N,) as spiking.build draws it
         run_args = {self._built.namespace["drive_ta"]: np.ascontiguousarray(drive.reshape(T, B * N)),
                     self._built.neurons.v: v0 * self._volt}
-        self._device.run(directory=self._session.directory, with_output=False, run_args=run_args)
+        run_time = self._run_binary(run_args)
         recorded = spiking.read(snet, self._built, B, T)
-        run_time = float(self._device._last_run_time)
         self.runs += 1
         metadata = {"device": "cpp_standalone", "target": "cpp", "sim_dt": self.sim_dt,
                     "membrane_noise": self.membrane_noise, "seed": self.seed, "n_neurons": B * N, "method": "euler",
@@ -207,3 +231,28 @@ class CompiledSpiking(_Compiled):
 def compiled_spiking(snet, n_trials: int, n_steps: int, **options) -> CompiledSpiking:
     """:class:`CompiledSpiking` (a context manager): compile ``snet`` once for batches of (n_trials, n_steps)."""
     return CompiledSpiking(snet, n_trials, n_steps, **options)
+
+
+MAX_BUILDS = 4  # compiled networks kept per process by reusable() (each holds its project directory, ~1-10 MB)
+_BUILDS: OrderedDict = OrderedDict()  # key -> _Compiled, least recently used first
+
+
+def reusable(kind: str, net, n_trials: int, n_steps: int, **options):
+    """A compiled ``kind`` ("rate" or "spiking") network for ``net`` and batches of (n_trials, n_steps), built
+    on first use and kept for the next call with the same network (by :meth:`fingerprint`), shape and
+    ``options``; the least recently used of more than :data:`MAX_BUILDS` is closed."""
+    factories = {"rate": CompiledRate, "spiking": CompiledSpiking}
+    key = (kind, net.fingerprint(), int(n_trials), int(n_steps), tuple(sorted(options.items())))
+    sim = _BUILDS.pop(key, None)
+    if sim is None:
+        sim = factories[kind](net, n_trials, n_steps, **options)
+    _BUILDS[key] = sim
+    while len(_BUILDS) > MAX_BUILDS:
+        _BUILDS.popitem(last=False)[1].close()
+    return sim
+
+
+def clear_builds() -> None:
+    """Close every compiled network :func:`reusable` keeps."""
+    while _BUILDS:
+        _BUILDS.popitem()[1].close()

@@ -12,7 +12,7 @@ from .base import Result, Substrate
 class Spiking(Substrate):
     name = "spiking"
     description = "a leaky integrate-and-fire network in Brian2 (Kim, Li & Sejnowski 2019's conversion)"
-    options = {"device": "runtime", "target": "auto", "sim_dt": None, "cache_dir": None}
+    options = {"device": "runtime", "target": "auto", "sim_dt": None, "cache_dir": None, "reuse": True}
     noise = ("membrane noise (sigma_v) from Brian2's generator seeded from rng for 'matched' and 'native' alike; "
              "None turns it off")
     accepted = "a SpikingNetwork"
@@ -69,16 +69,28 @@ class Spiking(Substrate):
         return snet, info
 
     def run(self, net, trials, *, noise_mode, rng, device="runtime", target="auto", sim_dt=None,
-            cache_dir=None) -> Result:
+            cache_dir=None, reuse=True) -> Result:
         """states: x (current form) or r / lam (rate form); outputs: g(W_out r / lam + b_out) from the filtered
         spike trains r. extras: ``spike_times`` and ``spike_indices`` (one array per trial: seconds and units
         0..N-1), ``filtered_rates`` (B, T, N) the filtered spike trains r in Hz, ``firing_rates`` (B, N) in Hz
-        (spike counts over the trial), ``lam``."""
+        (spike counts over the trial), ``lam``.
+
+        ``reuse`` (cpp_standalone): rerun the compiled binary of an earlier call with the same network, batch
+        shape, options and Brian2 seed (drawn from ``rng``; without membrane noise the seed does not matter) on
+        the new trials instead of compiling again (:func:`neurosim.brian.standalone.reusable`; the same bits)."""
         from ..brian import spiking as brian_spiking
+        from ..brian import standalone
 
         seed, v_seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
-        out = brian_spiking.run(net, trials.inputs, device=device, target=target, sim_dt=sim_dt,
-                                membrane_noise=noise_mode is not None, seed=seed, rng=v_seed, cache_dir=cache_dir)
+        noisy = noise_mode is not None
+        B, T = trials.n_trials, trials.n_steps
+        if reuse and device == "cpp_standalone" and equations.drive_fits(T, B, net.n_rec):
+            sim = standalone.reusable("spiking", net, B, T, sim_dt=sim_dt, membrane_noise=noisy,
+                                      seed=seed if noisy else 0, cache_dir=cache_dir)
+            out = sim.run(trials.inputs, rng=v_seed)
+        else:
+            out = brian_spiking.run(net, trials.inputs, device=device, target=target, sim_dt=sim_dt,
+                                    membrane_noise=noisy, seed=seed, rng=v_seed, cache_dir=cache_dir)
         outputs = equations.readout(net.W_out_spk, net.b_out, out.r, net.output_activation)  # (B, T, n_out)
         extras = {"spike_times": out.spike_times, "spike_indices": out.spike_indices, "filtered_rates": out.r,
                   "firing_rates": out.firing_rates, "lam": net.lam}

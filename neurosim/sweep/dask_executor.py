@@ -6,9 +6,11 @@ thread each and closes it afterwards. Either way it yields ``Client.get_executor
 ``concurrent.futures.Executor``. The jobs' results come back to this process, which writes them: the workers need
 neurosim (the same version) importable, not the output directory.
 
-Dask runs tasks in worker threads, and Brian2 can only be imported first in a main thread (it installs a signal
-handler): a worker plugin calls :func:`neurosim.sweep.jobs.prepare_worker` in each worker's main thread (its event
-loop) when the worker starts, including workers that join later.
+Dask runs tasks in worker threads, and Brian2's import installs a signal handler, which Python allows only in a
+main thread: a worker plugin calls :func:`neurosim.sweep.jobs.prepare_worker` in each worker's main thread (its
+event loop) when the worker starts, including workers that join later, so that a job may import Brian2 in its
+thread (:func:`neurosim.brian.devices.allow_import_off_main_thread`). Jobs that never touch Brian2 never import
+it: importing it in every worker up front made a LocalCluster's start 1.8 s slower.
 
 Install with ``pip install 'neurosim[dask]'``.
 """
@@ -18,7 +20,18 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 
-__all__ = ["dask_executor"]
+__all__ = ["dask_executor", "LOCAL_CLUSTER_CONFIG"]
+
+# The LocalCluster neurosim starts has no dashboard, so nothing reads the workers' statistical profiler (a thread
+# sampling every job's stack every 10 ms) or their system monitor (every 0.5 s), and the event-loop tick (every
+# 20 ms) only feeds "event loop unresponsive" warnings. Each wakes the worker's event loop, which then takes the GIL
+# from the job's thread: measured here with one worker and one 4 s job of small numpy steps, the job ran 1.22-1.25x
+# slower than in a process pool with the defaults and 1.02-1.10x with these (benchmarks/sweep.py).
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+}
 
 
 def _prepare_plugin():
@@ -59,9 +72,7 @@ def dask_executor(scheduler: str | None = None, n_workers: int | None = None):
     else:
         import dask
 
-        # no dashboard, so no use for the workers' statistical profiler (a thread sampling every job's stack every
-        # 10 ms; under load on 2 cores the jobs ran up to 20% faster without it, in 2 of 3 alternating rounds)
-        with dask.config.set({"distributed.worker.profile.enabled": False}):
+        with dask.config.set(LOCAL_CLUSTER_CONFIG):
             cluster = LocalCluster(n_workers=n_workers or 1, threads_per_worker=1, processes=True,
                                    dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)

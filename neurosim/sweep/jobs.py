@@ -228,11 +228,12 @@ def _check_weights(weights: dict) -> None:
 
 
 def prepare_worker() -> None:
-    """What a worker process needs before it runs jobs in threads: Brian2 imported in its main thread
-    (:func:`neurosim.brian.devices.preload`). Executors whose jobs run in the main thread need nothing."""
-    from ..brian.devices import preload
+    """What a worker process needs before it runs jobs in threads: Brian2 importable there
+    (:func:`neurosim.brian.devices.allow_import_off_main_thread`; called in the worker's main thread). Executors
+    whose jobs run in the main thread need nothing."""
+    from ..brian.devices import allow_import_off_main_thread
 
-    preload()
+    allow_import_off_main_thread()
 
 
 def execute(kind: str, target: str, config: dict, seed: int) -> dict:
