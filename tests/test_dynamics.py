@@ -5,7 +5,6 @@ import pytest
 
 import neurosim as ns
 from neurosim.analysis import dynamics as dyn
-from brian2_versions import brian2_2_10_differs
 
 
 def _nets():
@@ -163,7 +162,6 @@ def test_ann_fixed_points_hold_in_the_brian2_rate_equations(cache):
 
 @pytest.mark.slow
 @pytest.mark.brian2
-@brian2_2_10_differs
 def test_brian2_twin_exponent_matches_numpy(cache):
     net = ns.RateNetwork.random(1, 60, 1, tau=0.1, dt=0.01, g=3.0, rng=2)
     net = net.replace(x0=np.random.default_rng(1).normal(size=60))

@@ -14,7 +14,6 @@ import neurosim as ns
 from neurosim.learning import force, spiking_force
 from neurosim.learning.rls import RLS
 from neurosim.spiking import SpikingNetwork
-from brian2_versions import brian2_2_10_differs
 
 brian2 = pytest.importorskip("brian2")
 
@@ -66,7 +65,6 @@ def _assert_same_run(ours, ref, W_ref):
 @pytest.mark.brian2
 @pytest.mark.parametrize("form, target, step", [("current", "cython", "normalised"),
                                                 ("rate", "numpy", "unnormalised")])
-@brian2_2_10_differs
 def test_brian_rate_force_is_numpy_force_over_50_tau(form, target, step, cache):
     net, W_fb, f = _sa(200, form=form, seed=1)
     alpha = 1.0 if step == "normalised" else 50.0  # the unnormalised step needs a small P(0) to stay stable
@@ -102,7 +100,6 @@ def test_brian_rate_force_standalone_final_state_after_a_long_run(cache):
 
 
 @pytest.mark.brian2
-@brian2_2_10_differs
 def test_brian_free_run_continues_the_schedule_and_is_the_folded_plain_rate_network(cache):
     """After learning, a free run in the FORCE loop (learning off, start = steps done) is the folded network on
     the plain Brian2 rate substrate (``simulate``), and both are numpy's free run."""
@@ -206,7 +203,6 @@ def test_nicola_clopath_network_has_their_numbers():
 
 
 @pytest.mark.brian2
-@brian2_2_10_differs
 def test_spiking_force_without_feedback_or_learning_is_the_plain_lif_substrate(cache):
     """W_fb = 0 and no RLS step: the FORCE hook's I_ext = W_in u_k + b is the substrate's input, so the spikes
     are the ones neurosim.brian.spiking.run gives for the same network and initial potentials."""
@@ -231,7 +227,6 @@ def test_spiking_force_without_feedback_or_learning_is_the_plain_lif_substrate(c
 
 
 @pytest.mark.brian2
-@brian2_2_10_differs
 def test_spiking_force_learns_in_the_window_only(small_spiking):
     run = small_spiking.run
     c = small_spiking.config
@@ -246,7 +241,6 @@ def test_spiking_force_learns_in_the_window_only(small_spiking):
     assert run.z.shape == (c.n_steps, 1) and np.all(run.z[run.t < c.train_start] == 0)
 
 
-@brian2_2_10_differs
 def test_spiking_force_figure(small_spiking):
     import matplotlib
 
@@ -265,7 +259,6 @@ def test_spiking_force_figure(small_spiking):
 
 @pytest.mark.brian2
 @pytest.mark.slow
-@brian2_2_10_differs
 def test_spiking_force_standalone_is_runtime(small_spiking, cache):
     """The C++ hook (RLS in C++) against the runtime hook (numpy RLS core): the same readout and weights."""
     other = spiking_force.train(_small_nc(), rng=0, device="cpp_standalone", weights_every=0.01, cache_dir=cache)
@@ -278,7 +271,6 @@ def test_spiking_force_standalone_is_runtime(small_spiking, cache):
 
 @pytest.mark.brian2
 @pytest.mark.slow
-@brian2_2_10_differs
 def test_spiking_force_learns_a_5hz_sine_at_small_size(cache):
     """N = 500, 6 s (learning from 2 to 4 s), free running 2 s: the frequency, amplitude and rate goals hold;
     the output follows the sine (aligned NRMSE well below the 1 of a silent readout; the issue's 0.2 is a goal

@@ -19,7 +19,6 @@ import pytest
 
 import neurosim as ns
 from neurosim.brian import devices
-from brian2_versions import brian2_2_10_differs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(ROOT, "models", "flip_flop.toml")
@@ -38,7 +37,6 @@ def _simulate(tmp_path, *args):
 
 @pytest.mark.slow
 @pytest.mark.brian2
-@brian2_2_10_differs
 def test_auto_falls_back_to_numpy_without_a_compiler_with_one_warning(tmp_path):
     done = _simulate(tmp_path, "--out", "auto")
     assert done.returncode == 0, done.stderr

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from .._validate import check_choice
 
 __all__ = ["DEVICES", "TARGETS", "CACHE_ENV", "resolve_cache_dir", "resolve_target", "session", "Session",
-           "CompilerError", "NoCompilerWarning", "allow_import_off_main_thread"]
+           "CompilerError", "NoCompilerWarning", "allow_import_off_main_thread", "recorded"]
 
 DEVICES = ("runtime", "cpp_standalone")
 TARGETS = ("auto", "cython", "numpy")
@@ -72,6 +72,20 @@ def resolve_target(target: str = "auto") -> str:
                           "headers for Cython, or pass target='numpy' (--target numpy) to silence this",
                           NoCompilerWarning, stacklevel=2)
     return "cython" if _CYTHON_WORKS else "numpy"
+
+
+def recorded(monitor, name: str, dtype=None):
+    """A copy of what a Brian2 monitor recorded (``monitor.<name>``, e.g. ``"x_"``, ``"t_"``, ``"i"``), taken now.
+
+    Since Brian2 2.10 the runtime device keeps monitors' recordings in C++ dynamic arrays, and the numpy array
+    an attribute returns is a view whose memory may be reused once the accessor's temporaries are gone: holding
+    the view and copying it later gave a wrong sample (a state of 1e-15 instead of -0.97 at one step of 500, a
+    FORCE readout of 1e277) on brian2 2.11, depending on what was allocated in between. Every read of a monitor
+    in neurosim goes through here and copies at once.
+    """
+    import numpy as np
+
+    return np.array(getattr(monitor, name)[:], dtype=dtype, copy=True)
 
 
 def allow_import_off_main_thread() -> None:

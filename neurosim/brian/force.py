@@ -44,7 +44,7 @@ from .._validate import check_choice, check_positive, check_shape, substeps
 from ..learning.rls import STEPS
 from . import coupling as coupling_mod
 from . import rls_cpp
-from .devices import DEVICES, TARGETS, session
+from .devices import DEVICES, TARGETS, recorded, session
 from .rate import _input, brian_equations
 
 __all__ = ["run", "BrianForceRun"]
@@ -116,12 +116,12 @@ def run(net, W_fb, n_steps: int | None = None, *, targets=None, inputs=None, lea
                             namespace=built["namespace"])
         total = time.perf_counter() - started
         mon = built["monitors"]
-        z = np.asarray(mon["z"].z_).T  # (T + 1, n_out)
-        norms = np.asarray(mon["stats"].w_norm_)[0], np.asarray(mon["stats"].dw_norm_)[0]  # (T + 1,) each
-        states = np.asarray(getattr(mon["rates"], state_name + "_")).T[:, :n_rec]  # (T + 1, n_rec) x or r
+        z = recorded(mon["z"], "z_").T  # (T + 1, n_out)
+        norms = recorded(mon["stats"], "w_norm_")[0], recorded(mon["stats"], "dw_norm_")[0]  # (T + 1,) each
+        states = recorded(mon["rates"], state_name + "_").T[:, :n_rec]  # (T + 1, n_rec) x or r
         x_end = np.asarray(built["final"].variables["x"].get_value()).copy()  # (N,) after numpy's last step
         W_end = np.asarray(built["weights"].variables["w"].get_value()).reshape(n_out, N).copy()
-        weights = np.asarray(mon["w"].w_).T.reshape(T + 1, n_out, N)[1:] if record_weights else None
+        weights = recorded(mon["w"], "w_").T.reshape(T + 1, n_out, N)[1:] if record_weights else None
         timings = dict(sess.timings, setup=before_run - started)
         version = brian2.__version__
         rls = built["rls"]

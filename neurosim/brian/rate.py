@@ -136,7 +136,7 @@ def run(net, inputs, *, device: str = "runtime", target: str = "auto", coupling:
         before_run = time.perf_counter()
         run_time = sess.run(network, T * net.dt * brian2.second + sim_dt * brian2.second, namespace=namespace)
         total = time.perf_counter() - start
-        states = np.asarray(getattr(monitor, "r_" if net.form == "rate" else "x_"))  # (B*N, T+1); 0 is x0
+        states = devices.recorded(monitor, "r_" if net.form == "rate" else "x_")  # (B*N, T+1); 0 is x0
         timings = dict(sess.timings, setup=before_run - start)
 
     if states.shape != (B * N, T + 1):

@@ -47,7 +47,7 @@ import numpy as np
 from .. import equations
 from .._validate import as_rng, as_seconds, check_choice
 from .coupling import block_diagonal_indices
-from .devices import session
+from .devices import recorded, session
 
 __all__ = ["SpikingRun", "run", "build", "brian_equations", "Built"]
 
@@ -228,10 +228,10 @@ def read(snet, built: Built, B: int, T: int) -> tuple:
     """After a run: ``(states, r, spike_times, spike_indices, firing_rates)`` of :class:`SpikingRun`, batch first,
     from the monitors of ``built`` (B trials of T task steps)."""
     N = snet.n_rec
-    r = np.asarray(built.traces.r_)  # (B*N, T + 1), Hz
-    states = np.asarray(built.traces.x_) if snet.form == "current" else equations.activity_of(r, snet.lam)
-    i_spk = np.asarray(built.spikes.i[:], dtype=np.int64)
-    t_spk = np.asarray(built.spikes.t_[:], dtype=np.float64)
+    r = recorded(built.traces, "r_")  # (B*N, T + 1), Hz
+    states = recorded(built.traces, "x_") if snet.form == "current" else equations.activity_of(r, snet.lam)
+    i_spk = recorded(built.spikes, "i", np.int64)
+    t_spk = recorded(built.spikes, "t_", np.float64)
     if r.shape != (B * N, T + 1):
         raise RuntimeError(f"neurosim.brian.spiking: expected {T + 1} monitor samples of {B * N} neurons, got "
                            f"{r.shape}; the monitor alignment is off")

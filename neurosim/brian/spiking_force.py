@@ -41,7 +41,7 @@ from .. import equations
 from .._validate import as_rng, as_seconds, check_choice, check_finite, check_positive, check_shape
 from ..learning.rls import STEPS
 from . import rls_cpp
-from .devices import DEVICES, session
+from .devices import DEVICES, recorded, session
 from .spiking import _namespace, brian_equations
 
 __all__ = ["SpikingForceRun", "run", "V_PEAK"]
@@ -128,15 +128,15 @@ def run(snet, W_fb, targets, *, alpha: float, every, train_start=0.0, train_stop
         total = time.perf_counter() - start_clock
         n_updates, cpu0 = built["n_updates"]()
         loop_cpu = time.process_time() - cpu0 if cpu0 is not None else sess.timings.get("binary_cpu")
-        z = np.asarray(built["z_monitor"].z_).T  # (T + 1, n_out)
+        z = recorded(built["z_monitor"], "z_").T  # (T + 1, n_out)
         if weights_every is not None:
-            w_t = np.asarray(built["w_monitor"].t_)
-            w = np.asarray(built["w_monitor"].w_).T.reshape(-1, n_out, len(rec_units))  # (n_w, n_out, n_units)
+            w_t = recorded(built["w_monitor"], "t_")
+            w = recorded(built["w_monitor"], "w_").T.reshape(-1, n_out, len(rec_units))  # (n_w, n_out, n_units)
         else:
             w_t, w = np.zeros(0), np.zeros((0, n_out, len(rec_units)))
         W_final = np.asarray(built["weights"].variables["w"].get_value()).reshape(n_out, N).copy()
-        i_spk = np.asarray(built["spikes"].i[:], dtype=np.int64)
-        t_spk = np.asarray(built["spikes"].t_[:], dtype=np.float64)
+        i_spk = recorded(built["spikes"], "i", np.int64)
+        t_spk = recorded(built["spikes"], "t_", np.float64)
         timings = dict(sess.timings, setup=before_run - start_clock, loop_cpu=loop_cpu)
         version = brian2.__version__
 

@@ -154,7 +154,7 @@ class CompiledRate(_Compiled):
         before = time.perf_counter()
         run_time = self._run_binary(run_args)
         binary = time.perf_counter() - before
-        states = np.asarray(getattr(self._monitor, "r_" if net.form == "rate" else "x_"))  # (B*N, T+1)
+        states = devices.recorded(self._monitor, "r_" if net.form == "rate" else "x_")  # (B*N, T+1)
         states = states[:, 1:].reshape(B, N, T).transpose(0, 2, 1)  # (B, T, N)
         self.runs += 1
         metadata = {"device": "cpp_standalone", "target": "cpp", "coupling": self.coupling, "sim_dt": self.sim_dt,
