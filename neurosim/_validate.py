@@ -132,6 +132,20 @@ def as_rng(rng, name: str = "rng") -> np.random.Generator:
     )
 
 
+def check_fits(net, data, where: str) -> None:
+    """The one check that a network and its data (Trials or a Task) agree: inputs and outputs per step, and the
+    step dt. ``where`` names the data in the message ("simulate trials", "train data")."""
+    if data.n_in != net.n_in:
+        raise ValueError(f"{where}.inputs: expected {net.n_in} inputs per step (net.n_in), got {data.n_in}; "
+                         "build the network with n_in = task.n_in")
+    if data.n_out != net.n_out:
+        raise ValueError(f"{where}.targets: expected {net.n_out} outputs per step (net.n_out), got {data.n_out}; "
+                         "build the network with n_out = task.n_out")
+    if not np.isclose(data.dt, net.dt, rtol=1e-9, atol=0.0):
+        raise ValueError(f"{where}.dt: expected the network's step net.dt = {net.dt} s, got {data.dt} s; sample "
+                         "the task with dt=net.dt (ns.tasks.make(name, dt=net.dt))")
+
+
 def check_binary(arr: np.ndarray, name: str) -> np.ndarray:
     """Reject anything but 0 and 1 entries, showing the first offending values."""
     bad = (arr != 0) & (arr != 1)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import substrates as _substrates
-from ._validate import as_rng
+from ._validate import as_rng, check_fits
 from .brian.devices import CompilerError  # brian2-free module: re-exported so callers need not reach into brian/
 from .substrates import NOISE_MODES, Result
 from .tasks import Trials
@@ -57,15 +57,7 @@ def simulate(net, trials: Trials, substrate: str = "ann", *, noise_mode: str | N
     if getattr(net, "dt", None) is None or not hasattr(net, "n_in"):
         raise TypeError(f"simulate net: expected a neurosim network (e.g. ns.RateNetwork), got {type(net).__name__}")
     sub.check(net)
-    if trials.n_in != net.n_in:
-        raise ValueError(f"simulate trials.inputs: expected {net.n_in} inputs per step (net.n_in), got "
-                         f"{trials.n_in}; build the network with n_in = task.n_in")
-    if trials.n_out != net.n_out:
-        raise ValueError(f"simulate trials.targets: expected {net.n_out} outputs per step (net.n_out), got "
-                         f"{trials.n_out}; build the network with n_out = task.n_out")
-    if not np.isclose(trials.dt, net.dt, rtol=1e-9, atol=0.0):
-        raise ValueError(f"simulate trials.dt: expected the network's step net.dt = {net.dt} s, got "
-                         f"{trials.dt} s; sample the task with dt=net.dt (ns.tasks.make(name, dt=net.dt))")
+    check_fits(net, trials, "simulate trials")
     if noise_mode not in NOISE_MODES:
         raise ValueError(f"simulate noise_mode: expected 'matched', 'native' or None, got {noise_mode!r}")
     kwargs = dict(sub.options)

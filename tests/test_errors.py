@@ -80,9 +80,9 @@ def test_network_and_data_sizes_must_agree():
         ns.ann.forward(net, np.zeros((2, 5, 2)))
     with pytest.raises(ValueError, match=r"trials\.targets: expected shape \(any, any, 3\)"):
         ns.ann.loss_and_grads(net, _trials(n_out=2))
-    with pytest.raises(ValueError, match=r"RateNetwork\.n_in = 3 but the data has n_in = 1"):
+    with pytest.raises(ValueError, match=r"train data\.inputs: expected 3 inputs per step \(net\.n_in\), got 1"):
         ns.train(net, ns.tasks.make("sine_prediction", dt=0.01), steps=1, progress=False)
-    with pytest.raises(ValueError, match=r"RateNetwork\.dt = 0\.01 s but the data has dt = 0\.02 s"):
+    with pytest.raises(ValueError, match=r"train data\.dt: expected the network's step net\.dt = 0\.01 s, got 0\.02 s"):
         ns.train(net, _trials(dt=0.02), steps=1, progress=False)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ann
-from .._validate import as_rng, check_positive
+from .._validate import as_rng, check_fits, check_positive
 from ..tasks import Task, Trials, primary_metric
 from . import loop
 from .optimizers import clip_by_global_norm, make_optimizer
@@ -70,19 +70,6 @@ class BPTT:
         return self.net.replace(**(self.params if params is None else params))
 
 
-def _check_sizes(net, data: Trials | Task) -> None:
-    name = type(net).__name__
-    if net.n_in != data.n_in:
-        raise ValueError(f"{name}.n_in = {net.n_in} but the data has n_in = {data.n_in}; build the network with "
-                         f"n_in = {data.n_in}")
-    if net.n_out != data.n_out:
-        raise ValueError(f"{name}.n_out = {net.n_out} but the data has n_out = {data.n_out}; build the network "
-                         f"with n_out = {data.n_out}")
-    if not np.isclose(net.dt, data.dt, rtol=1e-12, atol=0):
-        raise ValueError(f"{name}.dt = {net.dt} s but the data has dt = {data.dt} s; build the network with the "
-                         "task's dt")
-
-
 def train(net, data: Task | Trials, steps: int = 1000, *, optimizer="adam", lr: float = 1e-3,
           batch_size: int = 32, clip: float | None = 1.0, momentum: float = 0.9, loss: str | None = None,
           l2: float = 0.0, l2_rate: float = 0.0, dropout: float = 0.0, validation: int | float | Trials = 0,
@@ -119,7 +106,7 @@ def prepare(net, data: Task | Trials, *, optimizer="adam", lr: float = 1e-3, bat
         raise TypeError(f"train: expected a Task or Trials as data, got {type(data).__name__}")
     if not hasattr(net, "trainable"):
         raise TypeError(f"train: expected a neurosim network (RateNetwork or GatedNetwork), got {type(net).__name__}")
-    _check_sizes(net, data)
+    check_fits(net, data, "train data")
     batch_size = check_positive(batch_size, "train batch_size", integer=True)
     lr = check_positive(lr, "train lr")
     if clip is not None:
@@ -141,7 +128,7 @@ def prepare(net, data: Task | Trials, *, optimizer="adam", lr: float = 1e-3, bat
     else:
         train_set, val = _split(data, validation, data_rng)
     if val is not None:
-        _check_sizes(net, val)
+        check_fits(net, val, "train validation")
     for name, trials in (("train data", train_set), ("train validation", val)):
         if isinstance(trials, Trials) and not trials.mask.any():
             raise ValueError(f"{name}: Trials.mask is all zero, so no step is scored and the loss is 0 whatever "
