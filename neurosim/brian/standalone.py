@@ -74,9 +74,18 @@ class _Compiled:
         self._device, self._directory = sess.device_object, sess.directory
         self._cleanup = weakref.finalize(self, shutil.rmtree, sess.directory, True)  # also at exit
 
-    def _check_open(self) -> None:
+    def _drive(self, net, inputs) -> np.ndarray:
+        """The drive W_in u + b of ``inputs`` (n_trials, n_steps, n_in) as the (T, B*N) TimedArray rows, after
+        checking the batch is the one compiled for and the network is still open."""
         if self._device is None:
             raise RuntimeError(f"{type(self).__name__}.run: the compiled network was closed; compile it again")
+        B, T = self.n_trials, self.n_steps
+        u = np.asarray(inputs, dtype=np.float64)
+        if u.shape != (B, T, net.n_in):
+            raise ValueError(f"{type(self).__name__}.run inputs: expected shape {(B, T, net.n_in)} (the batch it "
+                             f"was compiled for), got {u.shape}; compile another for other sizes")
+        drive = equations.drive(net.W_in, net.b, np.ascontiguousarray(u.transpose(1, 0, 2)))  # (T, B, N)
+        return np.ascontiguousarray(drive.reshape(T, B * net.n_rec))
 
     def _run_binary(self, run_args: dict) -> float:
         """Run the compiled binary with ``run_args``; return the loop time the binary measured (seconds)."""
@@ -124,7 +133,7 @@ class CompiledRate(_Compiled):
             network, namespace, self._monitor, self._meta = _build(
                 self.net, placeholder, device="cpp_standalone", coupling=self.coupling, sim_dt=self.sim_dt,
                 noise_mode=noise_mode, noise_increments=increments, input_mode="projected", brian2=brian2)
-            self._drive = namespace["drive_ta"]
+            self._drive_ta = namespace["drive_ta"]
             self._noise_ta = namespace.get("noise_ta")
             network.run(T * self.net.dt * brian2.second + self.sim_dt * brian2.second, namespace=namespace)
 
@@ -136,15 +145,10 @@ class CompiledRate(_Compiled):
         ``noise_increments`` (n_trials, n_steps, N) from :func:`neurosim.equations.noise_increments`. Returns a
         :class:`RateRun` (states only: the readout is ``neurosim.equations.readout``)
         whose ``build_time`` is 0 after the first run (the compile is in ``self.build_time``)."""
-        self._check_open()
         start = time.perf_counter()
+        drive = self._drive(self.net, inputs)
         net, T, B, N = self.net, self.n_steps, self.n_trials, self.net.n_rec
-        u = np.asarray(inputs, dtype=np.float64)
-        if u.shape != (B, T, net.n_in):
-            raise ValueError(f"CompiledRate.run inputs: expected shape {(B, T, net.n_in)} (the batch it was "
-                             f"compiled for), got {u.shape}; compile another for other sizes")
-        drive = equations.drive(net.W_in, net.b, np.ascontiguousarray(u.transpose(1, 0, 2)))  # (T, B, N)
-        run_args = {self._drive: np.ascontiguousarray(drive.reshape(T, B * N))}
+        run_args = {self._drive_ta: drive}
         if self.noise == "matched":
             if noise_increments is None or np.shape(noise_increments) != (B, T, N):
                 raise ValueError(f"CompiledRate.run noise_increments: expected shape {(B, T, N)}, got "
@@ -206,17 +210,11 @@ class CompiledSpiking(_Compiled):
         ``rng``; returns a :class:`neurosim.brian.spiking.SpikingRun`."""
         from . import spiking
 
-        self._check_open()
         start = time.perf_counter()
+        drive = self._drive(self.snet, inputs)
         snet, T, B, N = self.snet, self.n_steps, self.n_trials, self.snet.n_rec
-        u = np.asarray(inputs, dtype=np.float64)
-        if u.shape != (B, T, snet.n_in):
-            raise ValueError(f"CompiledSpiking.run inputs: expected shape {(B, T, snet.n_in)} (the batch it was "
-                             f"compiled for), got {u.shape}; compile another for other sizes")
-        drive = equations.drive(snet.W_in, snet.b, np.ascontiguousarray(u.transpose(1, 0, 2)))  # (T, B, N)
         v0 = as_rng(rng).uniform(snet.v_reset, snet.v_threshold, size=B * N)  # (B*N,) as spiking.build draws it
-        run_args = {self._built.namespace["drive_ta"]: np.ascontiguousarray(drive.reshape(T, B * N)),
-                    self._built.neurons.v: v0 * self._volt}
+        run_args = {self._built.namespace["drive_ta"]: drive, self._built.neurons.v: v0 * self._volt}
         run_time = self._run_binary(run_args)
         recorded = spiking.read(snet, self._built, B, T)
         self.runs += 1
