@@ -177,7 +177,7 @@ def test_equivalence_cpp_standalone(form, activation, alpha, coupling, sigma, ca
     before = projects()  # another process sharing the cache may have its own project there
     net = random_net(form, activation, alpha, sigma=sigma, rng=7)
     _, rate = assert_equivalent(net, random_trials(net, n_trials=3), cache, device="cpp_standalone",
-                                coupling=coupling)
+                                coupling=coupling, reuse=False)  # one build, run once, removed
     assert rate.metadata["device"] == "cpp_standalone" and rate.metadata["coupling"] == coupling
     assert rate.metadata["timings"]["compile"] > 0
     # the session removed its project and left the runtime device active

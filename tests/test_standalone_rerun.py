@@ -85,6 +85,7 @@ def test_simulate_reuses_the_build_across_calls_and_other_brian2_runs(cache):
     b = ns.simulate(net, second, "rate", device="cpp_standalone", cache_dir=cache)
     assert type(brian2.get_device()).__name__ == "RuntimeDevice"
     assert (a.metadata["reused_build"], b.metadata["reused_build"]) == (False, True)
+    assert a.metadata["timings"]["compile"] > 0 and b.metadata["timings"]["compile"] == 0
     assert b.build_time < 0.5 * a.build_time  # the compile happened once, in the first call
     for res, trials in ((a, first), (b, second)):
         np.testing.assert_allclose(res.outputs, ns.simulate(net, trials, "ann").outputs, atol=TOL, rtol=0)
