@@ -340,3 +340,38 @@ def test_experiment_sweeps_resolve_against_the_experiment_config_and_run_it(tmp_
         parse_sweep({**raw, "grid": {"c": [1]}}, source="e.toml")
     with pytest.raises(SweepError, match="'seeds' is set by \\[sweep\\] seeds"):
         parse_sweep({**raw, "config": {"seeds": 4}}, source="e.toml")
+
+
+@pytest.mark.brian2
+def test_brian2_imports_in_a_worker_thread_once_allowed_and_nothing_else_changes():
+    """Dask runs jobs in threads; Brian2's import installs a SIGINT handler, which Python allows only in the main
+    thread. In a fresh interpreter: the import fails in a thread without the allowance, succeeds with it, and any
+    other caller of signal.signal off the main thread still gets Python's ValueError."""
+    code = textwrap.dedent("""
+        import signal, sys, threading
+        from neurosim.brian.devices import allow_import_off_main_thread
+        def attempt(out):
+            try:
+                import brian2
+                out.append("imported " + brian2.__version__)
+            except ValueError as err:
+                out.append("ValueError " + str(err))
+        if sys.argv[1] == "allowed":
+            allow_import_off_main_thread()
+        out = []
+        t = threading.Thread(target=attempt, args=(out,)); t.start(); t.join()
+        def other(out):
+            try:
+                signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+                out.append("other installed")
+            except ValueError:
+                out.append("other refused")
+        t = threading.Thread(target=other, args=(out,)); t.start(); t.join()
+        print(";".join(out))
+    """)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    said = {mode: subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, env=env,
+                                 timeout=300).stdout.strip() for mode in ("plain", "allowed")}
+    assert said["plain"].startswith("ValueError") and "main thread" in said["plain"], said
+    assert said["allowed"].startswith("imported ") and said["allowed"].endswith("other refused"), said
