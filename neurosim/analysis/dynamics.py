@@ -41,6 +41,7 @@ below are FixedPointFinder's.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -443,6 +444,7 @@ def chaotic_variance(g: float, *, n_quad: int = 80) -> float:
     return float(optimize.brentq(energy, 1e-9, hi, xtol=1e-14))
 
 
+@functools.lru_cache(maxsize=256)  # a pure function of its numbers, asked once per seed by the experiments
 def mean_field_continuous(g: float, *, n_quad: int = 80, horizon: float = 60.0, n_grid: int = 6001) -> float:
     """The largest Lyapunov exponent per tau of tau dr/dt = -r + tanh(W r), W_ij ~ N(0, g^2 / N), as N -> inf.
 
