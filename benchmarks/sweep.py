@@ -155,7 +155,7 @@ def standalone(args, root) -> None:
     t_simulate = time.perf_counter() - start
     standalone_mod.clear_builds()
     reused = sum(r.metadata.get("reused_build", False) for r in results)
-    print(f"  {args.reruns} x simulate(..., 'rate', device='cpp_standalone')  {t_simulate:7.2f} s   ({reused} reused the "
+    print(f"  {args.reruns} x simulate(..., 'rate', cpp_standalone)  {t_simulate:7.2f} s   ({reused} reused the "
           f"first call's build; same bits as the reruns: {np.array_equal(results[-1].states, reruns[-1].states)})"
           f"   {_load()}")
     ratio = t_reruns / t_one
