@@ -7,8 +7,7 @@ What is measured. Networks ``tau dr/dt = -r + tanh(W r)``, W_ij ~ N(0, g^2 / N),
   over ``duration_tau`` after a transient, against g. Mean field: g - 1 below g = 1 (the zero state's Jacobian
   -I + g W has its spectral edge at g - 1), above it the positive exponent of dynamic mean-field theory
   (:func:`mean_field_continuous`: 0.112 at g = 2, 0.234 at g = 3, vanishing as (g - 1)^2 at the transition).
-  At g = ``twin_g`` the twin-
-  trajectory estimate (:func:`lyapunov_twin`) is set beside the QR one.
+  At g = ``twin_g`` the twin-trajectory estimate (:func:`lyapunov_twin`) is set beside the QR one.
 - The discrete Elman map r_t = tanh(W r_{t-1}) (alpha = 1, N = ``discrete_n``): the exponent per step against the
   mean-field ``1/2 ln(g^2 <f'^2>)`` with Delta = g^2 <tanh^2> (:func:`mean_field_discrete`).
 - Brian2: the same continuous-time network as Brian2 rate neurons (``simulate(substrate="rate", sim_dt=...)``),
