@@ -171,7 +171,7 @@ def jacobian(net, x, u=None) -> np.ndarray:
 
 
 def jvp(net, x, u, V) -> np.ndarray:
-    """J(x) V for tangent vectors V (B, n, k): (B, n, k). Two matrix products for rnn cells, no J formed."""
+    """J(x) V for tangent vectors V (B, n, k): (B, n, k). No J is formed: one or two matrix products."""
     x = _states(net, x)
     u = _inputs(net, u, x.shape[0])
     kind = _kind(net)
@@ -181,11 +181,23 @@ def jvp(net, x, u, V) -> np.ndarray:
         if kind == "rate":
             return (1 - a) * V + a * D * np.matmul(net.W_rec, V)
         return (1 - a) * V + a * np.matmul(net.W_rec, D * V)
-    return np.matmul(jacobian(net, x, u), V)
+    P, H, col = _parts(net, x, u), net.n_rec, (lambda v: v[:, :, None])  # col: (B, H) -> (B, H, 1)
+    if kind == "gru":  # forward mode through r, z and n; the (B, H, H) Jacobian is never formed
+        dG = np.matmul(net.W_hh, V)  # (B, 3H, k): the tangents of [m_r, m_z, m_n]
+        r, z, n = P["r"], P["z"], P["n"]
+        dr, dz = col(r * (1 - r)) * dG[:, :H], col(z * (1 - z)) * dG[:, H:2 * H]
+        dn = col(1 - n * n) * (col(P["m_n"]) * dr + col(r) * dG[:, 2 * H:])
+        return col(1 - z) * dn + col(P["h"] - n) * dz + col(z) * V
+    dA = np.matmul(net.W_hh, V[:, :H])  # (B, 4H, k): the tangents of [a_i, a_f, a_g, a_o]
+    i, f, g, o, c, tc = P["i"], P["f"], P["g"], P["o"], P["c"], P["tc"]
+    dc = (col(c * f * (1 - f)) * dA[:, H:2 * H] + col(g * i * (1 - i)) * dA[:, :H]
+          + col(i * (1 - g * g)) * dA[:, 2 * H:3 * H] + col(f) * V[:, H:])
+    dh = col(tc * o * (1 - o)) * dA[:, 3 * H:] + col(o * (1 - tc * tc)) * dc
+    return np.concatenate([dh, dc], axis=1)
 
 
 def vjp(net, x, u, W) -> np.ndarray:
-    """J(x)^T w for row vectors W (B, n): (B, n); what the gradient of q needs."""
+    """J(x)^T w for row vectors W (B, n): (B, n); what the gradient of q needs. No J is formed."""
     x = _states(net, x)
     u = _inputs(net, u, x.shape[0])
     kind = _kind(net)
@@ -194,7 +206,18 @@ def vjp(net, x, u, W) -> np.ndarray:
         if kind == "rate":
             return (1 - a) * W + a * (P["D"] * W) @ net.W_rec
         return (1 - a) * W + a * P["D"] * (W @ net.W_rec)
-    return np.einsum("bij,bi->bj", jacobian(net, x, u), W)
+    P, H = _parts(net, x, u), net.n_rec
+    if kind == "gru":  # reverse mode: the gradients of [m_r, m_z, m_n], then one product with W_hh
+        r, z, n = P["r"], P["z"], P["n"]
+        dn = W * (1 - z) * (1 - n * n)  # dL/d(pre-activation of n)
+        G = np.concatenate([dn * P["m_n"] * r * (1 - r), W * (P["h"] - n) * z * (1 - z), dn * r], axis=1)
+        return z * W + G @ net.W_hh
+    i, f, g, o, c, tc = P["i"], P["f"], P["g"], P["o"], P["c"], P["tc"]
+    w_h, w_c = W[:, :H], W[:, H:]
+    dc = w_c + w_h * o * (1 - tc * tc)  # dL/dc_new
+    G = np.concatenate([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g * g), w_h * tc * o * (1 - o)],
+                       axis=1)  # dL/d[a_i, a_f, a_g, a_o]
+    return np.concatenate([G @ net.W_hh, dc * f], axis=1)
 
 
 def trajectory(net, inputs, x0=None) -> np.ndarray:
