@@ -174,6 +174,25 @@ def test_fixed_points_of_a_2d_system_in_closed_form(alpha):
         assert a >= 0 and b >= 0 and np.sum(np.abs(fps.xstar[a] - fps.xstar[b]) > 0.5) == 1
 
 
+def test_search_between_stable_finds_the_saddles_that_trajectories_miss():
+    net = _bistable_grid(1.0)
+    corners = np.array([(a, b) for a in (-0.5, 0.5) for b in (-0.5, 0.5)])
+    near = np.repeat(corners, 20, axis=0) + 0.01 * np.random.default_rng(0).standard_normal((80, 2))
+    first = dyn.find_fixed_points(net, near, n_inits=64, init_noise=0.01, rng=0)
+    assert len(first.select()) == 4 and len(first.select("stable")) == 4  # started at the attractors: no saddle
+    both = dyn.search_between_stable(net, first, per_pair=4, rng=1)
+    fixed = both.select()
+    assert len(fixed) == 9 and both.info["between_stable"]["pairs"] == 6
+    expect = np.array([(a, b) for a in (-0.5, 0, 0.5) for b in (-0.5, 0, 0.5)])
+    for x in expect:
+        d = np.linalg.norm(both.xstar[fixed] - x, axis=1)
+        assert d.min() < 1e-6 and both.n_unstable[fixed[np.argmin(d)]] == int(np.sum(x == 0))
+    assert len(dyn.saddle_graph(net, both)) == 4
+    single = dyn.FixedPoints(*(getattr(first, k)[:1] for k in ("xstar", "q", "eigenvalues", "n_unstable", "kind",
+                                                               "outputs")), first.u, first.tol_q)
+    assert dyn.search_between_stable(net, single) is single  # one attractor: no pair to search between
+
+
 def test_find_fixed_points_defaults_are_fixed_point_finders():
     assert (dyn.TOL_Q, dyn.N_INITS, dyn.INIT_NOISE, dyn.TOL_UNIQUE, dyn.OUTLIER_DISTANCE_SCALE) == \
         (1e-12, 1024, 0.5, 1e-3, 10.0)

@@ -27,7 +27,7 @@ Mean field (:func:`mean_field_discrete`): for the Elman map r_t = tanh(W r_{t-1}
 pre-activations are Gaussian with variance Delta = g^2 <tanh(sqrt(Delta) z)^2> and the largest exponent is
 ``1/2 ln(g^2 <f'(sqrt(Delta) z)^2>)`` per step (Molgedey, Schuchhardt & Schuster 1992; Toyoizumi & Abbott 2011).
 In continuous time (Sompolinsky, Crisanti & Sommers 1988) the zero state is stable with exponent g - 1 per tau for
-g < 1 and the network is chaotic for g > 1 (:func:`mean_field_continuous` returns g - 1 below 1, NaN above).
+g < 1 and the network is chaotic for g > 1 (:func:`mean_field_continuous`: g - 1 below 1, the dynamic mean-field exponent above).
 
 Fixed points (:func:`find_fixed_points`), as Golub & Sussillo's FixedPointFinder (2018): minimise
 ``q(x) = 1/2 |F(x, u) - x|^2`` from many initial states (states sampled from trajectories plus Gaussian noise),
@@ -52,7 +52,7 @@ from .._validate import as_array, as_rng, check_finite, check_positive, check_sh
 __all__ = ["TOL_Q", "N_INITS", "INIT_NOISE", "TOL_UNIQUE", "OUTLIER_DISTANCE_SCALE", "state_size", "initial_state",
            "step", "jacobian", "jvp", "vjp", "trajectory", "readout", "Lyapunov", "lyapunov_qr", "lyapunov_twin",
            "lyapunov_substrate", "mean_field_discrete", "mean_field_continuous", "FixedPoints",
-           "find_fixed_points", "saddle_graph", "fixed_point_residual"]
+           "find_fixed_points", "search_between_stable", "saddle_graph", "fixed_point_residual"]
 
 # FixedPointFinder's defaults (Golub & Sussillo 2018, JOSS 3:1003; its flip-flop example for the initial states)
 TOL_Q = 1e-12  # q below this is a fixed point; above it a slow point
@@ -621,14 +621,20 @@ def find_fixed_points(net, states, *, u=None, n_inits: int = N_INITS, init_noise
     keep &= np.isfinite(q)
     if max_q is not None:
         keep &= q < max_q
-    X, q = X[keep], q[keep]
+    info = {"n_inits": n_inits, "init_noise": init_noise, "tol_unique": tol_unique, "n_outliers": int(np.sum(~keep)),
+            "lbfgs_iterations": int(opt.nit), "lbfgs_message": str(opt.message)}
+    return _classified(net, X[keep], q[keep], _inputs(net, u, 1)[0], tol_q, tol_unique, info)
+
+
+def _classified(net, X, q, u0, tol_q: float, tol_unique: float, info: dict) -> FixedPoints:
+    """The unique points of X (closer than tol_unique: the lowest q kept), each classified by its spectrum."""
     order = np.argsort(q)
     unique: list[int] = []
     for i in order:  # lowest q first: a duplicate keeps the better point
         if not unique or np.min(np.linalg.norm(X[unique] - X[i], axis=1)) > tol_unique:
             unique.append(i)
     X, q = X[unique], q[unique]
-    u0 = _inputs(net, u, 1)[0]
+    n = X.shape[1]
     if len(q):
         eig = np.linalg.eigvals(jacobian(net, X, u0))  # (K, n)
         eig = np.take_along_axis(eig, np.argsort(-np.abs(eig), axis=1), axis=1)
@@ -638,9 +644,34 @@ def find_fixed_points(net, states, *, u=None, n_inits: int = N_INITS, init_noise
         eig, n_unstable, outputs = np.zeros((0, n), complex), np.zeros(0, int), np.zeros((0, net.n_out))
     kind = np.where(n_unstable == 0, "stable", np.where(n_unstable == n, "unstable", "saddle")).astype(object)
     kind[q >= tol_q] = "slow"
-    info = {"n_inits": n_inits, "init_noise": init_noise, "tol_unique": tol_unique, "n_outliers": int(np.sum(~keep)),
-            "lbfgs_iterations": int(opt.nit), "lbfgs_message": str(opt.message)}
     return FixedPoints(X, q, eig, n_unstable, kind.astype(str), outputs, np.array(u0), tol_q, info)
+
+
+def search_between_stable(net, fps: FixedPoints, *, per_pair: int = 8, init_noise: float = 0.05, rng=0,
+                          **options) -> FixedPoints:
+    """A second search started where saddles between attractors lie: on the segments joining each pair of
+    ``fps``' stable fixed points (``per_pair`` points at uniform random fractions in [0.2, 0.8] of each segment,
+    plus ``init_noise`` * N(0, 1)). Returns the union with ``fps`` (duplicates merged, the lowest q kept).
+
+    Sampling trajectories, as FixedPointFinder does, can miss a saddle that the trajectories only pass at a
+    distance; the saddle between two attractors sits on the ridge that separates their basins, which every path
+    from one to the other crosses. ``options`` go to :func:`find_fixed_points` (same tolerances as ``fps``'
+    search by default: tol_q, tol_unique)."""
+    per_pair = check_positive(per_pair, "search_between_stable per_pair", integer=True)
+    stable = fps.select("stable")
+    if len(stable) < 2:
+        return fps
+    rng = as_rng(rng)
+    pairs = [(a, b) for k, a in enumerate(stable) for b in stable[k + 1:]]
+    frac = rng.uniform(0.2, 0.8, (len(pairs), per_pair, 1))
+    A, B = fps.xstar[[a for a, _ in pairs]], fps.xstar[[b for _, b in pairs]]  # (P, n)
+    seeds = (A[:, None] + frac * (B - A)[:, None]).reshape(-1, A.shape[1])  # (P per_pair, n)
+    options = {"tol_q": fps.tol_q, "tol_unique": fps.info.get("tol_unique", TOL_UNIQUE), **options}
+    found = find_fixed_points(net, seeds, u=fps.u, n_inits=len(seeds), init_noise=init_noise, rng=rng, **options)
+    info = {**fps.info, "between_stable": {"pairs": len(pairs), "per_pair": per_pair, "init_noise": init_noise,
+                                           "found": len(found)}}
+    return _classified(net, np.concatenate([fps.xstar, found.xstar]), np.concatenate([fps.q, found.q]), fps.u,
+                       fps.tol_q, options["tol_unique"], info)
 
 
 def saddle_graph(net, fps: FixedPoints, *, eps: float = 1e-3, max_steps: int = 5000, tol: float = 1e-6) -> list:

@@ -5,8 +5,12 @@ What is measured. Elman (tanh, alpha = 1), GRU and LSTM networks (``n_rec`` unit
 gated cells) are trained on the flip-flop with :func:`neurosim.train` (and the shipped leaky rate network
 ``models/flip_flop`` is analysed as it is). For each, :func:`neurosim.analysis.dynamics.find_fixed_points`
 searches the input-free map from ``n_inits`` states sampled from 64 trials' trajectories plus noise 0.5
-(FixedPointFinder's defaults). A fixed point has q < ``fixed_q`` (1e-8, the issue's threshold); stable points are
-matched to the corners of the cube by the signs of their readouts; one-unstable saddles are followed along their
+(FixedPointFinder's defaults), then again from ``between_per_pair`` states on the segment between each pair of
+stable points found (:func:`neurosim.analysis.dynamics.search_between_stable`: the trajectories can pass a saddle
+at a distance; every path between two attractors crosses the ridge where their saddle sits; 0 turns this off,
+``n_saddle1_trajectories`` counts the one-unstable saddles of the first search). A fixed point has q <
+``fixed_q`` (1e-8, the issue's threshold); stable points are matched to the corners of the cube by the signs of
+their readouts; one-unstable saddles are followed along their
 unstable direction (:func:`saddle_graph`) to the two stable points they join, giving the graph of the attractor
 landscape, which is compared between architectures. The rate networks' fixed points are then run on the Brian2
 rate network (one task step from x0 = x*, :func:`fixed_point_residual`): ``|F(x*) - x*| / |x*|`` must be below
@@ -36,6 +40,7 @@ CONFIG = {
     "seeds": 1, "networks": ["elman", "gru", "lstm", "shipped_leaky"], "n_rec": 64, "dt": 0.01, "duration": 2.0,
     "steps": 600, "lr": 3e-3, "batch_size": 16, "clip": 1.0, "val_trials": 64, "eval_every": 100,
     "test_trials": 256, "sample_trials": 64, "n_inits": dyn.N_INITS, "init_noise": dyn.INIT_NOISE, "fixed_q": 1e-8,
+    "between_per_pair": 8, "between_noise": 0.05,
     "brian2": True, "brian_target": "numpy", "pca_trials": 6,
 }
 QUICK = {"networks": ["shipped_leaky"], "n_inits": 256, "test_trials": 64}
@@ -70,6 +75,10 @@ def analyse(net, cfg: dict, seed: int, task) -> dict:
     states = dyn.trajectory(net, sample.inputs)  # (B, T, n): the map's states (LSTM: [h; c])
     start = time.perf_counter()
     fps = dyn.find_fixed_points(net, states, n_inits=cfg["n_inits"], init_noise=cfg["init_noise"], rng=seed)
+    saddles_from_trajectories = len(fps.select("saddle", n_unstable=1))
+    if cfg["between_per_pair"]:
+        fps = dyn.search_between_stable(net, fps, per_pair=cfg["between_per_pair"], init_noise=cfg["between_noise"],
+                                        rng=seed)
     fp_time = time.perf_counter() - start
     fixed = fps.q < cfg["fixed_q"]
     stable = np.flatnonzero(fixed & (fps.n_unstable == 0))
@@ -90,7 +99,7 @@ def analyse(net, cfg: dict, seed: int, task) -> dict:
     row = {
         "n_rec": n, "accuracy": float(accuracy), "fp_seconds": fp_time, "n_candidates": len(fps),
         "n_fixed": int(fixed.sum()), "n_stable": int(len(stable)), "n_corners": len(set(corners)),
-        "n_saddle1": int(len(saddle1)), "n_saddle_more": int(np.sum(fixed & (fps.n_unstable > 1))),
+        "n_saddle1": int(len(saddle1)), "n_saddle1_trajectories": saddles_from_trajectories, "n_saddle_more": int(np.sum(fixed & (fps.n_unstable > 1))),
         "n_slow": int(np.sum(~fixed)), "max_q_fixed": float(np.max(fps.q[fixed], initial=0.0)),
         "edges": sorted(edges), "n_edges": len(edges), "n_one_bit_edges": one_bit,
         "pca_variance": basis.explained_variance_ratio.tolist(),
@@ -195,6 +204,6 @@ EXPERIMENT = register(Experiment(
                 "graph of one-unstable saddles, the picture in PCA space, and the rate networks' fixed points "
                 "checked in the Brian2 rate equations.",
     config=CONFIG, quick=QUICK, run=run, check=check, figures=figures, keys=("network",),
-    columns=("accuracy", "n_stable", "n_corners", "n_saddle1", "n_saddle_more", "n_slow", "n_one_bit_edges",
+    columns=("accuracy", "n_stable", "n_corners", "n_saddle1", "n_saddle1_trajectories", "n_saddle_more", "n_slow", "n_one_bit_edges",
              "brian2_max_rel_residual", "fp_seconds", "train_seconds"),
 ))

@@ -41,6 +41,7 @@ CONFIG = {  # n_inits 512: half of FixedPointFinder's 1024 (15 networks); flip_f
     "seeds": 5, "networks": ["elman", "gru", "lstm"], "n_rec": 64, "dt": 0.01, "duration": 2.0,
     "steps": 600, "lr": 3e-3, "batch_size": 16, "clip": 1.0, "val_trials": 64, "eval_every": 100,
     "test_trials": 256, "sample_trials": 64, "n_inits": 512, "init_noise": 0.5, "fixed_q": 1e-8, "pca_trials": 4,
+    "between_per_pair": 8, "between_noise": 0.05,  # the second search between attractors, as flip_flop_fixed_points
     "common_trials": 16, "substrate_trials": 64, "brian2": True, "brian_target": "numpy",
     "spiking": True, "spiking_trials": 64, "spiking_retrain_steps": None,  # None: the spec's own training steps
 }
