@@ -7,9 +7,10 @@
     python benchmarks/sweep.py --quick             # small sizes: a smoke run of every path
 
 speedup: 8 equal CPU-bound jobs of about --job-seconds each (neurosim.sweep.toy:job, single-threaded numpy), run
-serially, on a local pool of 2 processes and on a Dask LocalCluster of 2 processes; the sides alternate over
---rounds and the best round of each counts. Goals (issue 12): pool/serial speedup >= 1.8x on 2 cores; Dask
-within 10% of the pool.
+serially, on a local pool of 2 processes and on a Dask LocalCluster of 2 processes (its start and close
+included, about 1 s); the three sides run back to back in each of --rounds rounds, in the order serial, pool,
+Dask and then the reverse (so a drift of the machine's speed favours no side), and the median over rounds of the
+per-round ratios counts. Goals (issue 12): pool/serial speedup >= 1.8x on 2 cores; Dask within 10% of the pool.
 
 overhead: --jobs tiny jobs (about 0.1 ms of work each) on a local pool of 2 processes; the overhead per job is
 the wall time of the whole sweep (pool start, submission, one atomic fsync'ed result file per job, the table)
@@ -80,7 +81,9 @@ def speedup(args, root) -> None:
     tables = set()
     for r in range(args.rounds):
         wall_of = {}
-        for name, executor in (("serial", "serial"), ("pool x2", "process"), ("dask x2", "dask")):
+        sides = (("serial", "serial"), ("pool x2", "process"), ("dask x2", "dask"))
+        # counterbalanced, ABC then CBA: a drift of the machine's speed within two rounds favours no side
+        for name, executor in (sides if r % 2 == 0 else sides[::-1]):
             wall, res, csv = _timed_run(sweep, executor, 2, root)
             tables.add(csv)
             job_s = [rec["timings"]["elapsed_s"] for rec in res.records.values()]
