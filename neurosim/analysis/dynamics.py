@@ -27,7 +27,8 @@ Mean field (:func:`mean_field_discrete`): for the Elman map r_t = tanh(W r_{t-1}
 pre-activations are Gaussian with variance Delta = g^2 <tanh(sqrt(Delta) z)^2> and the largest exponent is
 ``1/2 ln(g^2 <f'(sqrt(Delta) z)^2>)`` per step (Molgedey, Schuchhardt & Schuster 1992; Toyoizumi & Abbott 2011).
 In continuous time (Sompolinsky, Crisanti & Sommers 1988) the zero state is stable with exponent g - 1 per tau for
-g < 1 and the network is chaotic for g > 1 (:func:`mean_field_continuous`: g - 1 below 1, the dynamic mean-field exponent above).
+g < 1 and the network is chaotic for g > 1 (:func:`mean_field_continuous`: g - 1 below 1, the dynamic mean-field
+exponent above).
 
 Fixed points (:func:`find_fixed_points`), as Golub & Sussillo's FixedPointFinder (2018): minimise
 ``q(x) = 1/2 |F(x, u) - x|^2`` from many initial states (states sampled from trajectories plus Gaussian noise),
@@ -595,8 +596,6 @@ def find_fixed_points(net, states, *, u=None, n_inits: int = N_INITS, init_noise
     points closer than ``tol_unique`` merged (the lowest q kept), and points with q above ``max_q`` (default:
     keep all minima) dropped. Points with q < tol_q are fixed points; the others are slow points.
     """
-    from scipy.optimize import minimize
-
     S = as_array(states, "states", dtype=float)
     S = S.reshape(-1, S.shape[-1]) if S.ndim == 3 else S
     S = _states(net, S, "states")
@@ -604,7 +603,15 @@ def find_fixed_points(net, states, *, u=None, n_inits: int = N_INITS, init_noise
     init_noise = check_positive(init_noise, "find_fixed_points init_noise", allow_zero=True)
     rng = as_rng(rng)
     X0 = S[rng.integers(0, S.shape[0], n_inits)] + init_noise * rng.standard_normal((n_inits, S.shape[1]))  # (B, n)
-    uu = _inputs(net, u, n_inits)
+    info = {"n_inits": n_inits, "init_noise": init_noise}
+    return _search(net, X0, u, tol_q, tol_unique, outlier_distance_scale, max_iters, newton_iters, max_q, info)
+
+
+def _search(net, X0, u, tol_q, tol_unique, outlier_distance_scale, max_iters, newton_iters, max_q, info):
+    """find_fixed_points from the initial states X0 (B, n): minimise, drop outliers, merge, classify."""
+    from scipy.optimize import minimize
+
+    uu = _inputs(net, u, X0.shape[0])
     B, n = X0.shape
 
     def fun(flat):
@@ -621,8 +628,8 @@ def find_fixed_points(net, states, *, u=None, n_inits: int = N_INITS, init_noise
     keep &= np.isfinite(q)
     if max_q is not None:
         keep &= q < max_q
-    info = {"n_inits": n_inits, "init_noise": init_noise, "tol_unique": tol_unique, "n_outliers": int(np.sum(~keep)),
-            "lbfgs_iterations": int(opt.nit), "lbfgs_message": str(opt.message)}
+    info = {**info, "tol_unique": tol_unique, "n_outliers": int(np.sum(~keep)), "lbfgs_iterations": int(opt.nit),
+            "lbfgs_message": str(opt.message)}
     return _classified(net, X[keep], q[keep], _inputs(net, u, 1)[0], tol_q, tol_unique, info)
 
 
@@ -648,16 +655,18 @@ def _classified(net, X, q, u0, tol_q: float, tol_unique: float, info: dict) -> F
 
 
 def search_between_stable(net, fps: FixedPoints, *, per_pair: int = 8, init_noise: float = 0.05, rng=0,
-                          **options) -> FixedPoints:
+                          outlier_distance_scale: float = OUTLIER_DISTANCE_SCALE, max_iters: int = 2000,
+                          newton_iters: int = 10, max_q: float | None = None) -> FixedPoints:
     """A second search started where saddles between attractors lie: on the segments joining each pair of
     ``fps``' stable fixed points (``per_pair`` points at uniform random fractions in [0.2, 0.8] of each segment,
     plus ``init_noise`` * N(0, 1)). Returns the union with ``fps`` (duplicates merged, the lowest q kept).
 
     Sampling trajectories, as FixedPointFinder does, can miss a saddle that the trajectories only pass at a
     distance; the saddle between two attractors sits on the ridge that separates their basins, which every path
-    from one to the other crosses. ``options`` go to :func:`find_fixed_points` (same tolerances as ``fps``'
-    search by default: tol_q, tol_unique)."""
+    from one to the other crosses. The tolerances are ``fps``' (tol_q, tol_unique); the other options are
+    :func:`find_fixed_points`'."""
     per_pair = check_positive(per_pair, "search_between_stable per_pair", integer=True)
+    init_noise = check_positive(init_noise, "search_between_stable init_noise", allow_zero=True)
     stable = fps.select("stable")
     if len(stable) < 2:
         return fps
@@ -665,13 +674,15 @@ def search_between_stable(net, fps: FixedPoints, *, per_pair: int = 8, init_nois
     pairs = [(a, b) for k, a in enumerate(stable) for b in stable[k + 1:]]
     frac = rng.uniform(0.2, 0.8, (len(pairs), per_pair, 1))
     A, B = fps.xstar[[a for a, _ in pairs]], fps.xstar[[b for _, b in pairs]]  # (P, n)
-    seeds = (A[:, None] + frac * (B - A)[:, None]).reshape(-1, A.shape[1])  # (P per_pair, n)
-    options = {"tol_q": fps.tol_q, "tol_unique": fps.info.get("tol_unique", TOL_UNIQUE), **options}
-    found = find_fixed_points(net, seeds, u=fps.u, n_inits=len(seeds), init_noise=init_noise, rng=rng, **options)
+    X0 = (A[:, None] + frac * (B - A)[:, None]).reshape(-1, A.shape[1])  # (P per_pair, n)
+    X0 = X0 + init_noise * rng.standard_normal(X0.shape)
+    tol_unique = fps.info.get("tol_unique", TOL_UNIQUE)
+    found = _search(net, X0, fps.u, fps.tol_q, tol_unique, outlier_distance_scale, max_iters, newton_iters, max_q,
+                    {"n_inits": len(X0), "init_noise": init_noise})
     info = {**fps.info, "between_stable": {"pairs": len(pairs), "per_pair": per_pair, "init_noise": init_noise,
                                            "found": len(found)}}
     return _classified(net, np.concatenate([fps.xstar, found.xstar]), np.concatenate([fps.q, found.q]), fps.u,
-                       fps.tol_q, options["tol_unique"], info)
+                       fps.tol_q, tol_unique, info)
 
 
 def saddle_graph(net, fps: FixedPoints, *, eps: float = 1e-3, max_steps: int = 5000, tol: float = 1e-6) -> list:
