@@ -124,6 +124,38 @@ def _avx512() -> bool:
         return False
 
 
+def products_only(cell: str, H: int, dtype: str):
+    """A step of the matrix products of one training step alone (those :func:`matmul_flops` counts), as
+    neurosim makes them: per time step the recurrent product forward, (B, H) x (H, G H), and backward,
+    (B, G H) x (G H, H), in OpenBLAS-sized blocks (``neurosim.ann._gemm``); over all steps at once the weight
+    gradients, the input projection and the readout. Nothing else: its time is the floor of the step's."""
+    import numpy as np
+
+    from neurosim.ann import _gemm
+
+    G, rng = GATES[cell], np.random.default_rng(0)
+
+    def rand(*shape):
+        return rng.random(shape).astype(dtype)
+
+    h, W, fwd = rand(B, H), rand(H, G * H), np.empty((B, G * H), dtype)
+    d, WT, bwd = rand(B, G * H), rand(G * H, H), np.empty((B, H), dtype)
+    f_cols, b_cols = _gemm.blocks(G * H, B * H), _gemm.blocks(H, B * G * H)
+    f_blocks, b_blocks = [W[:, c] for c in f_cols], [WT[:, c] for c in b_cols]
+    E, S, X, dz = rand(G * H, T * B), rand(T * B, H), rand(T * B, N_IN), rand(T * B, N_OUT)
+    W_in, W_out = rand(N_IN, G * H), rand(H, N_OUT)
+
+    def step():
+        for _ in range(T):
+            _gemm.matmul_cols(h, f_blocks, f_cols, fwd)
+        for _ in range(T):
+            _gemm.matmul_cols(d, b_blocks, b_cols, bwd)
+        E @ S, X @ W_in, E @ X  # dW_hh, the input projection, dW_ih
+        S @ W_out, dz.T @ S, dz @ W_out.T  # the readout, dW_out, dL/dh from the readout
+
+    return step
+
+
 def neurosim_worker(configs, reps, warmup) -> dict:
     import numpy as np
 
@@ -151,7 +183,8 @@ def neurosim_worker(configs, reps, warmup) -> dict:
             state["params"], state["opt"] = opt.update(grads, state["opt"], state["params"])
             state["net"] = state["net"].evolve(**state["net"].project(state["params"]))  # as the BPTT rule does
 
-        results.append({"cell": cell, "H": H, "dtype": dtype, "seconds": _median_time(step, reps, warmup)})
+        results.append({"cell": cell, "H": H, "dtype": dtype, "seconds": _median_time(step, reps, warmup),
+                        "products_seconds": _median_time(products_only(cell, H, dtype), reps, warmup)})
     peaks = {d: peak_gflops(d) for d in sorted({c[2] for c in configs})}
     return {"threads": threads, "blas": blas, "adam": adam, "numpy": np.__version__, "peaks": peaks,
             "results": results}
@@ -289,12 +322,13 @@ def main(argv=None) -> None:
         return
 
     load = os.getloadavg()
-    ours, theirs = {}, {}  # (cell, H, dtype) -> seconds, one per round
+    ours, theirs, ns_rounds = {}, {}, []  # (cell, H, dtype) -> seconds, one per round; the neurosim outputs
     threads = args.threads or None  # else numpy's BLAS default, read by the first neurosim worker
     for k in range(args.rounds):  # odd rounds run torch first: neither side always meets the same load
         for side in ("torch", "neurosim") if k % 2 and threads else ("neurosim", "torch"):
             if side == "neurosim":
                 ns_out = _run_worker("neurosim", args)
+                ns_rounds.append(ns_out)
                 threads = threads or ns_out["threads"]
             else:
                 th_out = _run_worker("torch", args, ["--torch-threads", str(threads)])
@@ -315,21 +349,29 @@ def main(argv=None) -> None:
               "CPU); try --openblas-coretype SkylakeX")
     print()
     head = f"{'cell':5} {'H':>4} {'dtype':8} {'neurosim ms':>11} {'torch ms':>9} {'ratio':>6} " \
-           f"{'neurosim GF/s':>13} {'torch GF/s':>10} {'% of peak':>9}"
+           f"{'neurosim GF/s':>13} {'torch GF/s':>10} {'% of peak':>9} {'products ms':>11} {'their % of peak':>15}"
     print(head)
     print("-" * len(head))
     worst = 0.0
+    floor = {}  # (cell, H, dtype) -> the products alone, one per round
+    for r in ns_rounds:
+        for x in r["results"]:
+            floor.setdefault((x["cell"], x["H"], x["dtype"]), []).append(x["products_seconds"])
     for (cell, H, dtype), times in ours.items():
         a, b = statistics.median(times), statistics.median(theirs[cell, H, dtype])
+        pa = statistics.median(floor[cell, H, dtype])
         ratio = statistics.median(x / y for x, y in zip(times, theirs[cell, H, dtype]))
         flops = matmul_flops(cell, H)
         worst = max(worst, ratio)
         peak = ns_out["peaks"][dtype]
         print(f"{cell:5} {H:>4} {dtype:8} {a * 1e3:>11.2f} {b * 1e3:>9.2f} {ratio:>6.2f} "
-              f"{flops / a / 1e9:>13.1f} {flops / b / 1e9:>10.1f} {100 * flops / a / 1e9 / peak:>8.0f}%")
+              f"{flops / a / 1e9:>13.1f} {flops / b / 1e9:>10.1f} {100 * flops / a / 1e9 / peak:>8.0f}% "
+              f"{pa * 1e3:>11.2f} {100 * flops / pa / 1e9 / peak:>14.0f}%")
     print()
     print(f"ratio = neurosim / torch (goal <= 1.0); worst {worst:.2f}. GF/s counts matrix-product FLOPs only; "
-          "% of peak is neurosim's GF/s over numpy's matmul peak.")
+          "% of peak is neurosim's GF/s over numpy's matmul peak. products ms: the step's matrix products alone, "
+          "at the same shapes (benchmarks/bptt.py products_only): the floor of neurosim's step, and their % of "
+          "peak the most the whole step could reach.")
 
 
 if __name__ == "__main__":

@@ -87,7 +87,8 @@ def speedup(args, root) -> None:
             wall, res, csv = _timed_run(sweep, executor, 2, root)
             tables.add(csv)
             job_s = [rec["timings"]["elapsed_s"] for rec in res.records.values()]
-            print(f"  round {r + 1} {name:<8} wall {wall:7.2f} s   jobs {min(job_s):.2f}-{max(job_s):.2f} s   {_load()}")
+            print(f"  round {r + 1} {name:<8} wall {wall:7.2f} s   jobs {min(job_s):.2f}-{max(job_s):.2f} s   "
+                  f"{_load()}")
             best[name] = min(best.get(name, wall), wall)
             wall_of[name] = wall
         ratios["pool/serial"].append(wall_of["serial"] / wall_of["pool x2"])

@@ -10,11 +10,12 @@ stable points found (:func:`neurosim.analysis.dynamics.search_between_stable`: t
 at a distance; every path between two attractors crosses the ridge where their saddle sits; 0 turns this off,
 ``n_saddle1_trajectories`` counts the one-unstable saddles of the first search). A fixed point has q <
 ``fixed_q`` (1e-8, the issue's threshold); stable points are matched to the corners of the cube by the signs of
-their readouts; one-unstable saddles are followed along their
-unstable direction (:func:`saddle_graph`) to the two stable points they join, giving the graph of the attractor
-landscape, which is compared between architectures. The rate networks' fixed points are then run on the Brian2
-rate network (one task step from x0 = x*, :func:`fixed_point_residual`): ``|F(x*) - x*| / |x*|`` must be below
-1e-6 (gated cells have no Brian2 form). The figure draws each network's trajectories and fixed points in the PCA
+their readouts; one-unstable saddles are followed along their unstable direction (:func:`saddle_graph`) to the
+two stable points they join, giving the graph of the attractor landscape (its vertices the stable points, an edge
+for each saddle whose two ends settle at stable points; the others are counted as ``n_unresolved_saddles``), which
+is compared between architectures. The rate networks' fixed points are then run on the Brian2 rate network (one
+task step from x0 = x*, :func:`fixed_point_residual`): ``|F(x*) - x*| / |x*|`` must be below 1e-6 (gated cells
+have no Brian2 form). The figure draws each network's trajectories and fixed points in the PCA
 space of its hidden states, stable points labelled with their readouts' signs.
 """
 
@@ -88,20 +89,23 @@ def analyse(net, cfg: dict, seed: int, task) -> dict:
     strict = dyn.FixedPoints(fps.xstar[fixed], fps.q[fixed], fps.eigenvalues[fixed], k_unstable, kind,
                              fps.outputs[fixed], fps.u, cfg["fixed_q"])  # q < fixed_q, classified by their spectra
     corners = [_corner(fps.outputs[i]) for i in stable]
-    edges = []
+    edges, unresolved = [], 0  # the graph: a saddle whose two ends settle at stable points is an edge between them
     for _, a, b in dyn.saddle_graph(net, strict):
-        ends = sorted(_corner(strict.outputs[i]) if i >= 0 else "?" for i in (a, b))
-        edges.append("/".join(ends))
-    one_bit = sum(1 for e in edges if "?" not in e and sum(x != y for x, y in zip(*e.split("/"))) == 1)
+        if a < 0 or b < 0:  # an end settles at no stable point: the saddle joins no two vertices
+            unresolved += 1
+            continue
+        edges.append("/".join(sorted(_corner(strict.outputs[i]) for i in (a, b))))
+    one_bit = sum(1 for e in edges if sum(x != y for x, y in zip(*e.split("/"))) == 1)
     n = net.n_rec
     basis = pca_basis(states[..., :n], n_components=3)
     traj = basis.project(states[: cfg["pca_trials"], ::2, :n])  # (k, T/2, 3)
     row = {
         "n_rec": n, "accuracy": float(accuracy), "fp_seconds": fp_time, "n_candidates": len(fps),
         "n_fixed": int(fixed.sum()), "n_stable": int(len(stable)), "n_corners": len(set(corners)),
-        "n_saddle1": int(len(saddle1)), "n_saddle1_trajectories": saddles_from_trajectories, "n_saddle_more": int(np.sum(fixed & (fps.n_unstable > 1))),
+        "n_saddle1": int(len(saddle1)), "n_saddle1_trajectories": saddles_from_trajectories,
+        "n_saddle_more": int(np.sum(fixed & (fps.n_unstable > 1))),
         "n_slow": int(np.sum(~fixed)), "max_q_fixed": float(np.max(fps.q[fixed], initial=0.0)),
-        "edges": sorted(edges), "n_edges": len(edges), "n_one_bit_edges": one_bit,
+        "edges": sorted(edges), "n_edges": len(edges), "n_one_bit_edges": one_bit, "n_unresolved_saddles": unresolved,
         "pca_variance": basis.explained_variance_ratio.tolist(),
         "pca_traj": np.round(traj, 4).tolist(),
         "pca_fp": np.round(basis.project(strict.xstar[:, :n]), 4).tolist(),
@@ -155,7 +159,9 @@ def check(rows: list[dict], cfg: dict):
     summary = "; ".join(f"{r['network']} (seed {r['seed']}): accuracy {r['accuracy']:.3f}, {r['n_stable']} stable "
                         f"({r['n_corners']} corners), {r['n_saddle1']} one-unstable and {r['n_saddle_more']} "
                         f"more-unstable saddles, {r['n_slow']} slow points, {r['n_one_bit_edges']}/{r['n_edges']} "
-                        "saddle edges join corners one bit apart" for r in rows)
+                        "saddle edges join corners one bit apart"
+                        + (f" ({r['n_unresolved_saddles']} one-unstable saddles whose ends settle at no stable point)"
+                           if r.get("n_unresolved_saddles") else "") for r in rows)
     return verdict_from(checks, summary + ".")
 
 
@@ -200,10 +206,11 @@ EXPERIMENT = register(Experiment(
     citation="Sussillo & Barak 2013 (Neural Comput 25:626); Golub & Sussillo 2018 (JOSS 3:1003)",
     description="Elman, GRU and LSTM networks (64 units) trained on the 3-bit flip-flop, and the shipped leaky rate "
                 "network: fixed points of the input-free map by FixedPointFinder's method (1024 initial states from "
-                "trajectories plus noise 0.5), stable points matched to the cube's corners by their readouts, the "
+                "trajectories plus noise 0.5, then from the segments between attractors), stable points matched to "
+                "the cube's corners by their readouts, the "
                 "graph of one-unstable saddles, the picture in PCA space, and the rate networks' fixed points "
                 "checked in the Brian2 rate equations.",
     config=CONFIG, quick=QUICK, run=run, check=check, figures=figures, keys=("network",),
-    columns=("accuracy", "n_stable", "n_corners", "n_saddle1", "n_saddle1_trajectories", "n_saddle_more", "n_slow", "n_one_bit_edges",
-             "brian2_max_rel_residual", "fp_seconds", "train_seconds"),
+    columns=("accuracy", "n_stable", "n_corners", "n_saddle1", "n_saddle1_trajectories", "n_saddle_more", "n_slow",
+             "n_one_bit_edges", "n_unresolved_saddles", "brian2_max_rel_residual", "fp_seconds", "train_seconds"),
 ))
