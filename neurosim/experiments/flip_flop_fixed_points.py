@@ -76,7 +76,7 @@ def analyse(net, cfg: dict, seed: int, task) -> dict:
     states = dyn.trajectory(net, sample.inputs)  # (B, T, n): the map's states (LSTM: [h; c])
     start = time.perf_counter()
     fps = dyn.find_fixed_points(net, states, n_inits=cfg["n_inits"], init_noise=cfg["init_noise"], rng=seed)
-    saddles_from_trajectories = len(fps.select("saddle", n_unstable=1))
+    saddles_from_trajectories = int(np.sum((fps.q < cfg["fixed_q"]) & (fps.n_unstable == 1)))
     if cfg["between_per_pair"]:
         fps = dyn.search_between_stable(net, fps, per_pair=cfg["between_per_pair"], init_noise=cfg["between_noise"],
                                         rng=seed)
