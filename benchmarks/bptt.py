@@ -125,10 +125,13 @@ def _avx512() -> bool:
 
 
 def products_only(cell: str, H: int, dtype: str):
-    """A step of the matrix products of one training step alone (those :func:`matmul_flops` counts), as
-    neurosim makes them: per time step the recurrent product forward, (B, H) x (H, G H), and backward,
-    (B, G H) x (G H, H), in OpenBLAS-sized blocks (``neurosim.ann._gemm``); over all steps at once the weight
-    gradients, the input projection and the readout. Nothing else: its time is the floor of the step's."""
+    """A step of the matrix products of one training step alone, as neurosim makes them (the cells' layouts, in
+    OpenBLAS-sized blocks, ``neurosim.ann._gemm``), and nothing else: its time is the floor of the step's.
+
+    rnn (rows are trials): per time step (B, H) x (H, H) forward and backward; over all steps the input
+    projection and the weight gradients. lstm and gru (columns are trials): per time step the (G H, n_in + H + 1) x
+    (n_in + H + 1, B) product of all gates and the (H, G H) x (G H, B) product backward; over all steps the
+    weight gradient. Both: the readout, its weight gradient and dL/dh over all steps."""
     import numpy as np
 
     from neurosim.ann import _gemm
@@ -138,19 +141,37 @@ def products_only(cell: str, H: int, dtype: str):
     def rand(*shape):
         return rng.random(shape).astype(dtype)
 
-    h, W, fwd = rand(B, H), rand(H, G * H), np.empty((B, G * H), dtype)
-    d, WT, bwd = rand(B, G * H), rand(G * H, H), np.empty((B, H), dtype)
-    f_cols, b_cols = _gemm.blocks(G * H, B * H), _gemm.blocks(H, B * G * H)
-    f_blocks, b_blocks = [W[:, c] for c in f_cols], [WT[:, c] for c in b_cols]
-    E, S, X, dz = rand(G * H, T * B), rand(T * B, H), rand(T * B, N_IN), rand(T * B, N_OUT)
-    W_in, W_out = rand(N_IN, G * H), rand(H, N_OUT)
+    S, dz, W_out = rand(T * B, H), rand(T * B, N_OUT), rand(H, N_OUT)
+    if cell == "rnn":
+        x, W, fwd, d, WT, bwd = rand(B, H), rand(H, H), np.empty((B, H), dtype), rand(B, H), rand(H, H), \
+            np.empty((B, H), dtype)
+        cols = _gemm.blocks(H, B * H)
+        f_blocks, b_blocks = [W[:, c] for c in cols], [WT[:, c] for c in cols]
+        E, U, W_in = rand(H, T * B), rand(T * B, N_IN), rand(N_IN, H)
+
+        def per_step():
+            for _ in range(T):
+                _gemm.matmul_cols(x, f_blocks, cols, fwd)
+            for _ in range(T):
+                _gemm.matmul_cols(d, b_blocks, cols, bwd)
+            E @ S, E @ U, U @ W_in  # dW_rec, dW_in, the input projection
+    else:
+        K = N_IN + H + 1
+        W, X, fwd = rand(G * H, K), rand(K, B), np.empty((G * H, B), dtype)
+        WT, dA, bwd = rand(H, G * H), rand(G * H, B), np.empty((H, B), dtype)
+        f_rows, b_rows = _gemm.blocks(G * H, K * B), _gemm.blocks(H, G * H * B)
+        f_blocks, b_blocks = [W[r] for r in f_rows], [WT[r] for r in b_rows]
+        dA_all, XH = rand(G * H, T * B), rand(T * B, K)
+
+        def per_step():
+            for _ in range(T):
+                _gemm.matmul_rows(f_blocks, f_rows, X, fwd)
+            for _ in range(T):
+                _gemm.matmul_rows(b_blocks, b_rows, dA, bwd)
+            dA_all @ XH  # dW = [dW_ih, dW_hh, db]
 
     def step():
-        for _ in range(T):
-            _gemm.matmul_cols(h, f_blocks, f_cols, fwd)
-        for _ in range(T):
-            _gemm.matmul_cols(d, b_blocks, b_cols, bwd)
-        E @ S, X @ W_in, E @ X  # dW_hh, the input projection, dW_ih
+        per_step()
         S @ W_out, dz.T @ S, dz @ W_out.T  # the readout, dW_out, dL/dh from the readout
 
     return step
