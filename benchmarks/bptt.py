@@ -220,6 +220,7 @@ def stacked_worker(dtypes, steps, warmup) -> dict:
     import numpy as np
 
     import neurosim as ns
+    from neurosim.ann import stacked
     from neurosim.learning import train_stacked
 
     rng = np.random.default_rng(0)
@@ -242,7 +243,15 @@ def stacked_worker(dtypes, steps, warmup) -> dict:
             stacked_t.append(t2 - t1)
         same = all(np.array_equal(getattr(a, k), getattr(b, k)) for (a, _), (b, _) in zip(alone, together)
                    for k in a.trainable) and all(ha.loss == hb.loss for (_, ha), (_, hb) in zip(alone, together))
-        results.append({"dtype": dtype, "alone": min(alone_t), "stacked": min(stacked_t), "identical": same})
+        # why: one network's gradient, and the same at H = 4, where the arithmetic is nothing and the time is
+        # numpy's fixed cost per call, the most that stacking can save
+        batches = [data[np.arange(B) + B * k] for k in range(STACK_SEEDS)]
+        tiny = ns.RateNetwork.random(N_IN, 4, N_OUT, tau=0.01, dt=0.01, dtype=dtype, rng=0)
+        one = _median_time(lambda: ns.ann.loss_and_grads(nets[0], batches[0]), 4 * steps, warmup)
+        fixed = _median_time(lambda: ns.ann.loss_and_grads(tiny, batches[0]), 4 * steps, warmup)
+        together_g = _median_time(lambda: stacked.loss_and_grads(nets, batches), steps, warmup)
+        results.append({"dtype": dtype, "alone": min(alone_t), "stacked": min(stacked_t), "identical": same,
+                        "gradient_one": one, "gradient_h4": fixed, "gradient_stacked": together_g})
     return {"results": results, "steps": steps}
 
 
@@ -334,6 +343,10 @@ def main(argv=None) -> None:
         for r in out["results"]:
             print(f"{r['dtype']}: one after another {r['alone']:.2f} s, train_stacked {r['stacked']:.2f} s: "
                   f"{r['alone'] / r['stacked']:.2f}x the throughput (goal >= 3x); bit-identical: {r['identical']}")
+            one, fixed, together = r["gradient_one"], r["gradient_h4"], r["gradient_stacked"]
+            print(f"  gradient of one network {one * 1e3:.2f} ms, of the same at H = 4 {fixed * 1e3:.2f} ms (numpy's "
+                  f"fixed cost per call, all that stacking can save: at most {one / max(one - fixed, 1e-12):.2f}x), "
+                  f"of {STACK_SEEDS} stacked {together * 1e3:.2f} ms ({STACK_SEEDS * one / together:.2f}x)")
         return
     if args.worker == "neurosim":
         print(json.dumps(neurosim_worker(configs, args.reps, args.warmup)))
