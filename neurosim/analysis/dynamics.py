@@ -200,14 +200,17 @@ def jvp(net, x, u, V) -> np.ndarray:
 def vjp(net, x, u, W) -> np.ndarray:
     """J(x)^T w for row vectors W (B, n): (B, n); what the gradient of q needs. No J is formed."""
     x = _states(net, x)
-    u = _inputs(net, u, x.shape[0])
-    kind = _kind(net)
+    return _vjp(net, _parts(net, x, _inputs(net, u, x.shape[0])), W)
+
+
+def _vjp(net, P: dict, W) -> np.ndarray:
+    """:func:`vjp` from the step's parts P (:func:`_parts`), so that q and its gradient share one forward pass."""
+    kind, H = _kind(net), net.n_rec
     if kind in ("rate", "current"):
-        P, a = _parts(net, x, u), net.alpha
+        a = net.alpha
         if kind == "rate":
             return (1 - a) * W + a * (P["D"] * W) @ net.W_rec
         return (1 - a) * W + a * P["D"] * (W @ net.W_rec)
-    P, H = _parts(net, x, u), net.n_rec
     if kind == "gru":  # reverse mode: the gradients of [m_r, m_z, m_n], then one product with W_hh
         r, z, n = P["r"], P["z"], P["n"]
         dn = W * (1 - z) * (1 - n * n)  # dL/d(pre-activation of n)
@@ -558,9 +561,17 @@ class FixedPoints:
 
 
 def _q_and_grad(net, X, u):
-    """q per state (B,) and its gradient (B, n): dq/dx = (J - I)^T (F(x) - x)."""
-    R = step(net, X, u) - X  # (B, n)
-    return 0.5 * np.sum(R * R, axis=1), vjp(net, X, u, R) - R
+    """q per state (B,) and its gradient (B, n): dq/dx = (J - I)^T (F(x) - x). X (B, n), u (B, n_in)."""
+    P = _parts(net, X, u)
+    R = P["F"] - X  # (B, n)
+    return 0.5 * np.sum(R * R, axis=1), _vjp(net, P, R) - R
+
+
+def _solve_or_lstsq(A, b):
+    try:
+        return np.linalg.solve(A, b)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(A, b, rcond=None)[0]
 
 
 def _newton(net, X, u, iters: int):
@@ -572,8 +583,8 @@ def _newton(net, X, u, iters: int):
         A = jacobian(net, X, u) - np.eye(n)  # (B, n, n)
         try:
             dX = np.linalg.solve(A, -R[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:  # one singular matrix fails the whole batch: solve by least squares
-            dX = np.stack([np.linalg.lstsq(A_b, -r_b, rcond=None)[0] for A_b, r_b in zip(A, R)])
+        except np.linalg.LinAlgError:  # one singular matrix fails the whole batch: least squares for those only
+            dX = np.stack([_solve_or_lstsq(A_b, -r_b) for A_b, r_b in zip(A, R)])
         X_new = X + dX
         q_new, _ = _q_and_grad(net, X_new, u)
         better = np.isfinite(q_new) & (q_new < q)
