@@ -20,7 +20,8 @@ and float64:
   ``torch.optim.Adam``.
 
 Each framework runs in its own subprocess: in one process, OpenBLAS' and OpenMP's idle worker threads spin
-and steal the cores from the other's. Both get the same number of threads: numpy's BLAS thread count, read
+and steal the cores from the other's. With ``--threads 1`` both subprocesses are pinned to the same core, so
+that the two sides do not run on cores of different speeds (on a shared VM they differ by up to 30%). Both get the same number of threads: numpy's BLAS thread count, read
 from OpenBLAS, is given to ``torch.set_num_threads`` (``--threads N`` sets both). The reported time is the
 median step; with ``--rounds R`` the two workers alternate R times, and the table gives the median over
 rounds of each time and of the per-round ratio, which cancels slow drifts in the machine's load. On a machine
@@ -299,7 +300,11 @@ def _run_worker(name: str, args, extra=()) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--reps", str(args.reps),
            "--warmup", str(args.warmup), "--cells", *args.cells, "--sizes", *map(str, args.sizes),
            "--dtypes", *args.dtypes, "--clock", args.clock, *extra]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    pin = None
+    if args.threads == 1 and hasattr(os, "sched_setaffinity"):  # both sides on one core: the cores of a shared
+        cpu = min(os.sched_getaffinity(0))  # VM run at different speeds (measured here: 13.6 s and 18.0 s of CPU
+        pin = lambda: os.sched_setaffinity(0, {cpu})  # noqa: E731 - for one job on each at once)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, preexec_fn=pin)
     if done.returncode != 0:
         raise SystemExit(f"bptt.py: the {name} worker failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
