@@ -85,3 +85,20 @@ def test_universality_distances_from_reduced_coordinates():
     assert np.asarray(rows[0]["svcca_coords"]).shape == (300, 3)  # 99% of the variance in 3 directions
     _, D = uni.distances(rows)
     assert D[0, 1] == pytest.approx(0.0, abs=1e-9) and D[0, 2] > 0.5 and np.allclose(D, D.T)
+
+
+def test_the_graph_counts_saddles_that_join_no_two_stable_points_apart():
+    import neurosim as ns
+    from neurosim.analysis import dynamics as dyn
+
+    w = np.log(3.0)  # r -> tanh(ln3 r) per unit: stable at +-1/2, saddles where one coordinate is 0
+    net = ns.RateNetwork(W_in=np.zeros((2, 1)), W_rec=w * np.eye(2), b=np.zeros(2), W_out=np.eye(2),
+                         b_out=np.zeros(2), tau=0.1, dt=0.1, activation="tanh")
+    fps = dyn.find_fixed_points(net, np.random.default_rng(0).uniform(-1, 1, (200, 2)), n_inits=256, rng=0)
+    edges, unresolved = ffp.graph(net, fps)
+    assert unresolved == 0 and sorted(edges) == ["++/+-", "++/-+", "+-/--", "-+/--"]
+    drop = np.flatnonzero(~np.all(np.isclose(fps.xstar, [0.5, 0.5], atol=1e-6), axis=1))  # lose the (+, +) corner
+    part = dyn.FixedPoints(*(getattr(fps, k)[drop] for k in ("xstar", "q", "eigenvalues", "n_unstable", "kind",
+                                                             "outputs")), fps.u, fps.tol_q)
+    edges, unresolved = ffp.graph(net, part)
+    assert unresolved == 2 and sorted(edges) == ["+-/--", "-+/--"]  # the two saddles next to it lead nowhere known

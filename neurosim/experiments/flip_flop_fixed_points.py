@@ -68,6 +68,19 @@ def _corner(y) -> str:
     return "".join("+" if v > 0 else "-" for v in y)
 
 
+def graph(net, fps) -> tuple[list[str], int]:
+    """(edges, unresolved): the attractor graph of ``fps`` (:func:`saddle_graph`), each edge named by the corners
+    of the two stable points a one-unstable saddle joins ("+-+/---"); a saddle with an end that settles at no
+    stable point joins no two vertices and is counted as unresolved instead."""
+    edges, unresolved = [], 0
+    for _, a, b in dyn.saddle_graph(net, fps):
+        if a < 0 or b < 0:
+            unresolved += 1
+            continue
+        edges.append("/".join(sorted(_corner(fps.outputs[i]) for i in (a, b))))
+    return edges, unresolved
+
+
 def analyse(net, cfg: dict, seed: int, task) -> dict:
     """Accuracy, fixed points, their corners and saddle graph, and the PCA picture, for one trained network."""
     test = task.sample(cfg["test_trials"], rng=10_000 + seed)
@@ -89,12 +102,7 @@ def analyse(net, cfg: dict, seed: int, task) -> dict:
     strict = dyn.FixedPoints(fps.xstar[fixed], fps.q[fixed], fps.eigenvalues[fixed], k_unstable, kind,
                              fps.outputs[fixed], fps.u, cfg["fixed_q"])  # q < fixed_q, classified by their spectra
     corners = [_corner(fps.outputs[i]) for i in stable]
-    edges, unresolved = [], 0  # the graph: a saddle whose two ends settle at stable points is an edge between them
-    for _, a, b in dyn.saddle_graph(net, strict):
-        if a < 0 or b < 0:  # an end settles at no stable point: the saddle joins no two vertices
-            unresolved += 1
-            continue
-        edges.append("/".join(sorted(_corner(strict.outputs[i]) for i in (a, b))))
+    edges, unresolved = graph(net, strict)
     one_bit = sum(1 for e in edges if sum(x != y for x, y in zip(*e.split("/"))) == 1)
     n = net.n_rec
     basis = pca_basis(states[..., :n], n_components=3)
