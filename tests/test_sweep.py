@@ -178,6 +178,33 @@ def _csv_bytes(res):
 
 
 @pytest.mark.dask
+def test_the_local_cluster_gives_a_job_to_whichever_worker_is_free():
+    """8 jobs in flight at once, as the runner sends them, to one worker that takes 1 s a job and one that takes
+    1.6 s: as in a process pool, the fast one must run 5 (makespan 5 s). Dask's default worker saturation (1.1)
+    can assign them 4 and 4 on arrival (6.4 s; not every time: its work stealing sometimes rebalances them), so
+    the scheduler's setting is checked too."""
+    pytest.importorskip("distributed")
+    from neurosim.sweep.dask_executor import dask_executor
+
+    def paced(i):  # a local function: cloudpickle sends it to the workers by value
+        import time
+
+        from distributed import get_worker
+
+        name = get_worker().name
+        time.sleep(1.0 if name == 0 else 1.6)
+        return name
+
+    from distributed import default_client
+
+    with dask_executor(n_workers=2) as (ex, n):
+        assert n == 2
+        assert default_client().run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION) == 1.0
+        names = [f.result() for f in [ex.submit(paced, i) for i in range(8)]]
+    assert names.count(0) == 5, names
+
+
+@pytest.mark.dask
 def test_serial_pool_and_dask_give_identical_tables(tmp_path):
     pytest.importorskip("distributed")
     from neurosim.sweep.executors import executor

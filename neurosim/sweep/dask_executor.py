@@ -27,7 +27,15 @@ __all__ = ["dask_executor", "LOCAL_CLUSTER_CONFIG"]
 # 20 ms) only feeds "event loop unresponsive" warnings. Each wakes the worker's event loop, which then takes the GIL
 # from the job's thread: measured here with one worker and one 4 s job of small numpy steps, the job ran 1.22-1.25x
 # slower than in a process pool with the defaults and 1.02-1.10x with these (benchmarks/sweep.py).
+# Worker saturation 1.0 keeps the jobs not yet running on the scheduler until a worker's thread frees up, as a
+# process pool does. With Dask's default (1.1) the scheduler may send them to the workers as they arrive, half to
+# each of two, and when one worker runs slower (this machine's two vCPUs differ by up to 1.3x) its queue outlasts
+# the other's unless work stealing moves a job in time. Measured here with 8 jobs that sleep 1 s on one worker and
+# 1.5 s on the other (ideal makespan 5.0 s): 6.0 s in 4 of 5 runs with 1.1, 5.0 s in 5 of 5 with 1.0 (the rest of
+# Dask's configuration at its defaults; with the settings below, 1.1 balanced them in 5 of 5 fresh clusters, but
+# split 8 real sweep jobs of 4-7 s 4 and 4 in 2 of 2 runs, where 1.0 gave the faster worker 5 in 1 of 2).
 LOCAL_CLUSTER_CONFIG = {
+    "distributed.scheduler.worker-saturation": 1.0,
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
