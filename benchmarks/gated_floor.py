@@ -102,7 +102,7 @@ def gru_passes(H: int, dtype: str):
             np.multiply(D[:H], m_n, out=tmp)
             np.multiply(da_n[t], tmp, out=dM[t, :H])
             np.multiply(dh, z, out=tmp)  # h_t = ... + z h_{t-1}, after the product
-            np.add(carry, tmp, out=carry)
+            np.add(tmp, dh_readout[t], out=carry)  # carry += tmp in ann/gru.py: the product wrote carry first
 
     return step
 
