@@ -184,6 +184,8 @@ def test_the_local_cluster_gives_a_job_to_whichever_worker_is_free():
     can assign them 4 and 4 on arrival (6.4 s; not every time: its work stealing sometimes rebalances them), so
     the scheduler's setting is checked too."""
     pytest.importorskip("distributed")
+    from distributed import default_client
+
     from neurosim.sweep.dask_executor import dask_executor
 
     def paced(i):  # a local function: cloudpickle sends it to the workers by value
@@ -194,8 +196,6 @@ def test_the_local_cluster_gives_a_job_to_whichever_worker_is_free():
         name = get_worker().name
         time.sleep(1.0 if name == 0 else 1.6)
         return name
-
-    from distributed import default_client
 
     with dask_executor(n_workers=2) as (ex, n):
         assert n == 2
