@@ -1,6 +1,6 @@
 """Nicola & Clopath's LIFFORCESINE loop in plain numpy, on the networks neurosim draws: is 3 of 5 theirs or ours?
 
-    python benchmarks/nicola_clopath_loop.py                 # N = 2000, 15 s, seeds 0-4 (about 40 s a seed)
+    python benchmarks/nicola_clopath_loop.py                 # N = 2000, 15 s, seeds 0-4 (about 20 s a seed)
     python benchmarks/nicola_clopath_loop.py --seeds 0 1 2 3 4 5 6 7 8 9
     python benchmarks/nicola_clopath_loop.py --quick         # N = 500, 6 s, 2 seeds (a smoke run, not the claim)
 
