@@ -343,7 +343,7 @@ def paired_worker(configs, reps, warmup) -> dict:
         times = {name: [] for name in sides}
         names = list(sides)
         for k in range(reps):
-            for name in names[k % 3:] + names[:k % 3]:
+            for name in names[k % len(names):] + names[:k % len(names)]:
                 step = sides[name]
                 t0 = clock()
                 for _ in range(PAIR_BLOCK):
