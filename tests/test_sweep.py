@@ -182,7 +182,7 @@ def test_the_local_cluster_gives_a_job_to_whichever_worker_is_free():
     """8 jobs in flight at once, as the runner sends them, to one worker that takes 1 s a job and one that takes
     1.6 s: as in a process pool, the fast one must run 5 (makespan 5 s). Dask's default worker saturation (1.1)
     can assign them 4 and 4 on arrival (6.4 s; not every time: its work stealing sometimes rebalances them), so
-    the scheduler's setting is checked too."""
+    the scheduler's setting is checked too, and that the workers have no memory budget."""
     pytest.importorskip("distributed")
     from distributed import default_client
 
@@ -199,7 +199,10 @@ def test_the_local_cluster_gives_a_job_to_whichever_worker_is_free():
 
     with dask_executor(n_workers=2) as (ex, n):
         assert n == 2
-        assert default_client().run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION) == 1.0
+        client = default_client()
+        assert client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION) == 1.0
+        # no memory budget, so no memory checks every 100 ms in the workers
+        assert [w["memory_limit"] for w in client.scheduler_info()["workers"].values()] == [0, 0]
         names = [f.result() for f in [ex.submit(paced, i) for i in range(8)]]
     assert names.count(0) == 5, names
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 
-__all__ = ["dask_executor", "LOCAL_CLUSTER_CONFIG"]
+__all__ = ["dask_executor", "LOCAL_CLUSTER_CONFIG", "LOCAL_CLUSTER_MEMORY_LIMIT"]
 
 # The LocalCluster neurosim starts has no dashboard, so nothing reads the workers' statistical profiler (a thread
 # sampling every job's stack every 10 ms) or their system monitor (every 0.5 s), and the event-loop tick (every
@@ -40,6 +40,11 @@ LOCAL_CLUSTER_CONFIG = {
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
 }
+# No memory budget per worker (memory_limit=0), as in a process pool: with one, each worker and its nanny check
+# the worker's memory every 100 ms (to spill, pause or restart it at 60-95% of the budget), which wakes the
+# worker's event loop. Measured on this 2-core machine (2 workers, 4 toy jobs of 2.1-2.2 s each, three rounds):
+# the jobs took 2.24-2.34 s in the workers with a budget, 2.22-2.23 s without, 2.12-2.19 s in a process pool.
+LOCAL_CLUSTER_MEMORY_LIMIT = 0
 
 
 def _prepare_plugin():
@@ -82,7 +87,8 @@ def dask_executor(scheduler: str | None = None, n_workers: int | None = None):
 
         with dask.config.set(LOCAL_CLUSTER_CONFIG):
             cluster = LocalCluster(n_workers=n_workers or 1, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+                                   memory_limit=LOCAL_CLUSTER_MEMORY_LIMIT, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
         client = Client(cluster)
     try:
         client.register_plugin(_prepare_plugin())
