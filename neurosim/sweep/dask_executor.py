@@ -2,8 +2,8 @@
 
 ``dask_executor(scheduler=ADDRESS)`` connects to an existing cluster (``tcp://host:8786``, or a scheduler file
 path ending in ``.json``); ``dask_executor(n_workers=N)`` starts a LocalCluster of N worker processes with one
-thread each and closes it afterwards. Either way it yields ``Client.get_executor()``, a
-``concurrent.futures.Executor``. The jobs' results come back to this process, which writes them: the workers need
+thread each and no memory budget (below), and closes it afterwards. Either way it yields ``Client.get_executor()``,
+a ``concurrent.futures.Executor``. The jobs' results come back to this process, which writes them: the workers need
 neurosim (the same version) importable, not the output directory.
 
 Dask runs tasks in worker threads, and Brian2's import installs a signal handler, which Python allows only in a
@@ -42,7 +42,7 @@ LOCAL_CLUSTER_CONFIG = {
 }
 # No memory budget per worker (memory_limit=0), as in a process pool: with one, each worker and its nanny check
 # the worker's memory every 100 ms (to spill, pause or restart it at 60-95% of the budget), which wakes the
-# worker's event loop. Measured on this 2-core machine (2 workers, 4 toy jobs of 2.1-2.2 s each, three rounds):
+# worker's event loop. Measured on a 2-vCPU KVM Xeon (2 workers, 4 toy jobs of 2.1-2.2 s each, three rounds):
 # the jobs took 2.24-2.34 s in the workers with a budget, 2.22-2.23 s without, 2.12-2.19 s in a process pool.
 LOCAL_CLUSTER_MEMORY_LIMIT = 0
 
