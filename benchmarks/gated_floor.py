@@ -1,6 +1,7 @@
 """The gated cells' training-step floor: their elementwise ufunc passes alone, without the matrix products.
 
     python benchmarks/gated_floor.py       # LSTM and GRU, H = 64 and 256, float32 and float64, batch 32, T = 100
+                                           # (pin it to one core: taskset -c 0 python benchmarks/gated_floor.py)
 
 The forward and backward loops of :mod:`neurosim.ann.lstm` make 7 and 15 elementwise numpy calls per time step
 between their products (tanh of the gates, the sigmoid rescaling, the cell update, the local derivatives), those
@@ -9,6 +10,11 @@ on arrays of the same shapes and layout, and nothing else; with ``benchmarks/bpt
 products alone) it gives the floor of the step in numpy, one pass over memory per operation: products + these
 passes. Torch's float32 LSTM runs a fused kernel (oneDNN) instead. The calls mirror ``ann/lstm.py`` and
 ``ann/gru.py`` as written; if those files change their loops, change these.
+
+Then, in context: each cell's forward pass as neurosim runs it (``lstm.run``, ``gru.run``) beside its per-step
+products alone, made on the same buffers in the same order (the row blocks of :mod:`neurosim.ann._gemm`): the
+difference is what the forward's 7 (LSTM) or 9 (GRU) passes per step cost between the products, to compare with
+the passes alone above.
 """
 
 from __future__ import annotations
@@ -110,19 +116,53 @@ def gru_passes(H: int, dtype: str):
 CELLS = {"lstm": lstm_passes, "gru": gru_passes}
 
 
+def forward_in_context(cell: str, H: int, dtype: str):
+    """``(forward, products)``: a cell's forward pass on 32 trials of 100 steps, and its per-step products alone
+    (the forward's own weight blocks and buffers, the same calls), both as functions; and the weight's size."""
+    import neurosim as ns
+    from neurosim.ann import _gemm, gru, lstm
+
+    module = {"lstm": lstm, "gru": gru}[cell]
+    net = ns.ann.GatedNetwork.random(3, H, 3, cell=cell, dtype=dtype, rng=0)
+    u = np.random.default_rng(0).standard_normal((T, B, 3)).astype(dtype)
+    cache = module.run(net, u, None)
+    xh, out = (cache.xh, cache.Z) if cell == "lstm" else (cache.hx, cache.G)
+    G = 4 if cell == "lstm" else 3
+    W = np.random.default_rng(1).random((G * H, xh.shape[0])).astype(dtype)
+    rows = _gemm.blocks(G * H, xh.shape[0] * B)
+    W_blocks, X, A = [W[r] for r in rows], list(xh.transpose(1, 0, 2)), list(out[:, :G * H])
+
+    def products():
+        for t in range(T):
+            _gemm.matmul_rows(W_blocks, rows, X[t], A[t])
+
+    return (lambda: module.run(net, u, None)), products, W.nbytes
+
+
+def _best(step, reps: int = 15) -> float:
+    step()
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        step()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def main() -> None:
     print(f"gated cells' elementwise passes alone, batch {B}, T = {T}, best of 15 steps, one thread")
     for cell, passes in CELLS.items():
         for H in (64, 256):
             for dtype in ("float32", "float64"):
-                step = passes(H, dtype)
-                step()
-                best = float("inf")
-                for _ in range(15):
-                    t0 = time.perf_counter()
-                    step()
-                    best = min(best, time.perf_counter() - t0)
+                best = _best(passes(H, dtype))
                 print(f"  {cell:<4} H {H:>3} {dtype}: {best * 1e3:6.2f} ms per training step", flush=True)
+    print("in context: the forward pass (ann.lstm.run, ann.gru.run) and its per-step products alone, same buffers")
+    for cell in CELLS:
+        for H in (64, 256):
+            for dtype in ("float32", "float64"):
+                forward, products, nbytes = forward_in_context(cell, H, dtype)
+                print(f"  {cell:<4} H {H:>3} {dtype}: forward {_best(forward) * 1e3:6.2f} ms, its products alone "
+                      f"{_best(products) * 1e3:6.2f} ms (weight {nbytes / 2**20:.2f} MiB)", flush=True)
 
 
 if __name__ == "__main__":
