@@ -12,7 +12,7 @@ passes. Torch's float32 LSTM runs a fused kernel (oneDNN) instead. The calls mir
 ``ann/gru.py`` as written; if those files change their loops, change these.
 
 Then, in context: each cell's forward pass as neurosim runs it (``lstm.run``, ``gru.run``) beside its per-step
-products alone, made on the same buffers in the same order (the row blocks of :mod:`neurosim.ann._gemm`): the
+products alone, on a forward's buffers in the same order and row blocks (:mod:`neurosim.ann._gemm`): the
 difference is what the forward's 7 (LSTM) or 9 (GRU) passes per step cost between the products, to compare with
 the passes alone above.
 """
@@ -117,8 +117,9 @@ CELLS = {"lstm": lstm_passes, "gru": gru_passes}
 
 
 def forward_in_context(cell: str, H: int, dtype: str):
-    """``(forward, products)``: a cell's forward pass on 32 trials of 100 steps, and its per-step products alone
-    (the forward's own weight blocks and buffers, the same calls), both as functions; and the weight's size."""
+    """``(forward, products, nbytes)``: a cell's forward pass on 32 trials of 100 steps and its per-step products
+    alone (a weight of the forward's shape, cut in the same row blocks, written into a forward's own buffers), both
+    as functions, and the weight's size in bytes."""
     import neurosim as ns
     from neurosim.ann import _gemm, gru, lstm
 
