@@ -128,7 +128,7 @@ def forward_in_context(cell: str, H: int, dtype: str):
     u = np.random.default_rng(0).standard_normal((T, B, 3)).astype(dtype)
     cache = module.run(net, u, None)
     xh, out = (cache.xh, cache.Z) if cell == "lstm" else (cache.hx, cache.G)
-    G = 4 if cell == "lstm" else 3
+    G = net.n_gates
     W = np.random.default_rng(1).random((G * H, xh.shape[0])).astype(dtype)
     rows = _gemm.blocks(G * H, xh.shape[0] * B)
     W_blocks, X, A = [W[r] for r in rows], list(xh.transpose(1, 0, 2)), list(out[:, :G * H])
