@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SMALL", "QUANTUM", "blocks", "matmul_cols", "matmul_rows"]
+__all__ = ["SMALL", "QUANTUM", "blocks", "bounds", "matmul_cols", "matmul_rows"]
 
 SMALL = 100**3  # OpenBLAS's bound (M N K) for its small-matrix kernels (kernel/x86_64/*_small_kernel_permit*)
 QUANTUM = 16  # block sizes are multiples of one AVX-512 register of float32
@@ -32,6 +32,12 @@ def blocks(n: int, cost: int) -> list[slice]:
     count = -(-n // largest)
     size = -(-(-(-n // count)) // QUANTUM) * QUANTUM  # ceil(n / count), rounded up to QUANTUM (<= largest)
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def bounds(slices: list[slice]) -> np.ndarray:
+    """The blocks of :func:`blocks` as their boundaries, for the compiled kernels: [s0.start, s0.stop, s1.stop, ...]
+    (int32)."""
+    return np.array([slices[0].start] + [s.stop for s in slices], np.int32)
 
 
 def matmul_cols(x, W_blocks, cols, out):

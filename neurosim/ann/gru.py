@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _buffers, _gemm
+from . import _buffers, _compiled, _gemm
 
 
 @dataclass
@@ -74,7 +74,6 @@ def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
     W[:2 * H, H + 1:], W[2 * H:, H + 1:] = net.W_ih[:2 * H], 0.0
     W[:2 * H] *= 0.5  # r, z: sigmoid(a) = 0.5 + 0.5 tanh(a / 2)
     rows = _gemm.blocks(3 * H, K * B)
-    W_blocks = [W[r] for r in rows]
     hx = _buffers.empty((K, T + 1, B), dtype)
     hx[:H, 0] = net.h0[:, None]
     hx[H] = 1.0
@@ -85,6 +84,19 @@ def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
     u_n += net.b_ih[2 * H:, None, None]
     G = _buffers.empty((T, 3 * H, B), dtype)
     n = _buffers.empty((T, H, B), dtype)
+    kernels = _compiled.kernels()
+    if kernels is not None:  # the loop of _forward_steps in C (neurosim.ann._kernels)
+        kernels.gru_forward(W, _gemm.bounds(rows), hx, u_n, G, n, list(G[:, :2 * H]), list(n), np.tanh)
+    else:
+        _forward_steps(W, rows, hx, u_n, G, n)
+    S = _buffers.copy(hx[:H, 1:].transpose(1, 2, 0))  # (T, B, H)
+    return Cache(inputs, hx, G, n, S)
+
+
+def _forward_steps(W, rows, hx, u_n, G, n) -> None:
+    """The forward time loop in numpy: fills G, n and the rows h_t of hx."""
+    T, H, B = n.shape
+    W_blocks = [W[r] for r in rows]
     # the per-step views, made once
     X, h_prev = list(hx.transpose(1, 0, 2)), list(hx[:H].transpose(1, 0, 2))
     h_next = list(hx[:H, 1:].transpose(1, 0, 2))
@@ -102,8 +114,6 @@ def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
         np.subtract(h_prev[t], ns[t], out=h)
         h *= z[t]
         h += ns[t]  # h_t = n + z (h_{t-1} - n)
-    S = _buffers.copy(hx[:H, 1:].transpose(1, 2, 0))  # (T, B, H)
-    return Cache(inputs, hx, G, n, S)
 
 
 def backward(net, cache: Cache, dS: np.ndarray) -> dict:
@@ -112,18 +122,45 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
     The local derivatives are computed step by step, from the gates of that step while they are in cache."""
     T, B, H = dS.shape
     dtype = dS.dtype
-    G, hx = cache.G, cache.hx
+    hx = cache.hx
     dh_readout = _buffers.copy(dS.transpose(0, 2, 1))  # (T, H, B)
-    dM = _buffers.empty((T, 3 * H, B), dtype)  # [da_r; da_z; dm_n], contiguous per step
-    da_n = _buffers.empty((T, H, B), dtype)
     W_hhT = _buffers.copy(net.W_hh.T)  # (H, 3H)
     rows = _gemm.blocks(H, 3 * H * B)
+    kernels = _compiled.kernels()
+    if kernels is not None:  # the loop of _backward_steps in C, writing straight into the matrices of dW
+        dM_cols, dn = _buffers.empty((3 * H, T, B), dtype), _buffers.empty((H, T, B), dtype)
+        kernels.gru_backward(cache.G, cache.n, hx, dh_readout, W_hhT, _gemm.bounds(rows), dM_cols, dn,
+                             np.empty((3 * H, B), dtype), np.empty((H, B), dtype), np.empty((H, B), dtype))
+    else:
+        dM_cols, dn = _backward_steps(cache, dh_readout, W_hhT, rows)
+    # weight gradients: one product each over all steps, (rows, T B) x (T B, cols)
+    dW = dM_cols.reshape(3 * H, T * B) @ hx[:, :T].reshape(-1, T * B).T  # (3H, H + 1 + n_in)
+    dn = dn.reshape(H, T * B)
+    W_ih = np.empty_like(net.W_ih)
+    W_ih[:2 * H] = dW[:2 * H, H + 1:]  # da_r, da_z against x_t
+    np.matmul(dn, cache.inputs.reshape(T * B, -1), out=W_ih[2 * H:])  # da_n against x_t
+    return {
+        "W_ih": W_ih,
+        "W_hh": np.ascontiguousarray(dW[:, :H]),
+        "b_ih": np.concatenate([dW[:2 * H, H], dn.sum(axis=1)]),
+        "b_hh": dW[:, H].copy(),
+    }
+
+
+def _backward_steps(cache: Cache, dh_readout: np.ndarray, W_hhT: np.ndarray, rows: list[slice]):
+    """The backward time loop in numpy: [da_r; da_z; dm_n] (3H, T, B) and da_n (H, T, B) of every step, the
+    matrices of the weight-gradient products."""
+    T, H, B = dh_readout.shape
+    dtype = dh_readout.dtype
+    G = cache.G
+    dM = _buffers.empty((T, 3 * H, B), dtype)  # [da_r; da_z; dm_n], contiguous per step
+    da_n = _buffers.empty((T, H, B), dtype)
     W_blocks = [W_hhT[r] for r in rows]
     dh, tmp, d, Kn = (np.empty((H, B), dtype) for _ in range(4))
     one_minus, D = np.empty((2 * H, B), dtype), np.empty((2 * H, B), dtype)
     carry = np.zeros((H, B), dtype)  # dL/dh_t through step t+1
     rz, r, z, m_n, ns = list(G[:, :2 * H]), list(G[:, :H]), list(G[:, H:2 * H]), list(G[:, 2 * H:]), list(cache.n)
-    h_prev, dhr = list(hx[:H].transpose(1, 0, 2)), list(dh_readout)
+    h_prev, dhr = list(cache.hx[:H].transpose(1, 0, 2)), list(dh_readout)
     dM3 = dM.reshape(T, 3, H, B)
     da_r, da_z, dm_n = (list(dM3[:, k]) for k in range(3))
     dMt, dan = list(dM), list(da_n)
@@ -144,17 +181,5 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
         _gemm.matmul_rows(W_blocks, rows, dMt[t], carry)  # (H, 3H) x (3H, B)
         np.multiply(dh, z[t], out=tmp)
         carry += tmp  # h_t = ... + z h_{t-1}
-    # weight gradients: one product each over all steps, (rows, T B) x (T B, cols)
-    # transposing copies make them (rows, T B) matrices (cheaper than per-step writes with a stride of T B)
-    dM_cols = _buffers.copy(dM.transpose(1, 0, 2)).reshape(3 * H, T * B)
-    dW = dM_cols @ hx[:, :T].reshape(-1, T * B).T  # (3H, H + 1 + n_in)
-    dn = _buffers.copy(da_n.transpose(1, 0, 2)).reshape(H, T * B)
-    W_ih = np.empty_like(net.W_ih)
-    W_ih[:2 * H] = dW[:2 * H, H + 1:]  # da_r, da_z against x_t
-    np.matmul(dn, cache.inputs.reshape(T * B, -1), out=W_ih[2 * H:])  # da_n against x_t
-    return {
-        "W_ih": W_ih,
-        "W_hh": np.ascontiguousarray(dW[:, :H]),
-        "b_ih": np.concatenate([dW[:2 * H, H], dn.sum(axis=1)]),
-        "b_hh": dW[:, H].copy(),
-    }
+    # transposing copies make them (rows, T, B) matrices (cheaper than per-step writes with a stride of T B)
+    return _buffers.copy(dM.transpose(1, 0, 2)), _buffers.copy(da_n.transpose(1, 0, 2))

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _buffers, _gemm
+from . import _buffers, _compiled, _gemm
 
 
 ORDER = (3, 0, 1, 2)  # internal gate block k holds PyTorch's gate ORDER[k]: o, i, f, g
@@ -79,7 +79,6 @@ def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
     W[:, -1] = _gates(net.b_ih + net.b_hh, H)
     W[:3 * H] *= 0.5  # o, i, f: sigmoid(a) = 0.5 + 0.5 tanh(a / 2)
     rows = _gemm.blocks(4 * H, K * B)
-    W_blocks = [W[r] for r in rows]
     xh = _buffers.empty((K, T + 1, B), dtype)
     xh[:n_in, :T] = inputs.transpose(2, 0, 1)  # x_t as columns
     xh[:n_in, T] = 0.0
@@ -88,7 +87,21 @@ def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
     Z = _buffers.empty((T + 1, 5 * H, B), dtype)
     Z[0, 4 * H:] = net.c0[:, None]
     tanh_c = _buffers.empty((T, H, B), dtype)
-    prod = np.empty((2 * H, B), dtype)
+    kernels = _compiled.kernels()
+    if kernels is not None:  # the loop of _forward_steps in C (neurosim.ann._kernels)
+        kernels.lstm_forward(W, _gemm.bounds(rows), xh, n_in, Z, tanh_c, list(Z[:T, :4 * H]), list(Z[1:, 4 * H:]),
+                             list(tanh_c), np.tanh)
+    else:
+        _forward_steps(W, rows, xh, n_in, Z, tanh_c)
+    S = _buffers.copy(xh[n_in:-1, 1:].transpose(1, 2, 0))  # (T, B, H)
+    return Cache(xh, Z, tanh_c, S)
+
+
+def _forward_steps(W, rows, xh, n_in, Z, tanh_c) -> None:
+    """The forward time loop in numpy: fills Z, tanh_c and the rows h_t of xh."""
+    T, H, B = tanh_c.shape
+    W_blocks = [W[r] for r in rows]
+    prod = np.empty((2 * H, B), W.dtype)
     ig, fc = prod[:H], prod[H:]
     # the per-step views, made once
     X, h_next = list(xh.transpose(1, 0, 2)), list(xh[n_in:-1].transpose(1, 0, 2)[1:])
@@ -105,8 +118,6 @@ def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
         np.add(ig, fc, out=c_next[t])  # c_t = f c_{t-1} + i g
         np.tanh(c_next[t], out=tc[t])
         np.multiply(o[t], tc[t], out=h_next[t])  # h_t = o tanh(c_t)
-    S = _buffers.copy(xh[n_in:-1, 1:].transpose(1, 2, 0))  # (T, B, H)
-    return Cache(xh, Z, tanh_c, S)
 
 
 def backward(net, cache: Cache, dS: np.ndarray) -> dict:
@@ -115,12 +126,34 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
     The local derivatives are computed step by step, from the gates of that step while they are in cache."""
     T, B, H = dS.shape
     n_in, dtype = net.n_in, dS.dtype
-    Z, tanh_c = cache.Z, cache.tanh_c
     dh_readout = _buffers.copy(dS.transpose(0, 2, 1))  # (T, H, B)
-    dA = _buffers.empty((T, 4 * H, B), dtype)  # dL/da_t, contiguous per step
-    dA4 = dA.reshape(T, 4, H, B)
     W_hhT = _buffers.copy(_gates(net.W_hh, H).T)  # (H, 4H), columns o, i, f, g
     rows = _gemm.blocks(H, 4 * H * B)
+    kernels = _compiled.kernels()
+    if kernels is not None:  # the loop of _backward_steps in C, writing dL/da_t into the matrix of dW directly
+        dA_cols = _buffers.empty((4 * H, T, B), dtype)
+        kernels.lstm_backward(cache.Z, cache.tanh_c, dh_readout, W_hhT, _gemm.bounds(rows), dA_cols,
+                              np.empty((4 * H, B), dtype), np.empty((H, B), dtype), np.empty((H, B), dtype))
+    else:
+        dA_cols = _backward_steps(cache, dh_readout, W_hhT, rows)
+    # dW = sum_t da_t xh_t^T as one product: (4H, T B) x (T B, n_in + H + 1)
+    dW = dA_cols.reshape(4 * H, T * B) @ cache.xh[:, :T].reshape(-1, T * B).T  # rows o, i, f, g
+    dW = dW.reshape(4, H, -1)[list(BACK)].reshape(4 * H, -1)  # back to PyTorch's i, f, g, o
+    return {
+        "W_ih": np.ascontiguousarray(dW[:, :n_in]),
+        "W_hh": np.ascontiguousarray(dW[:, n_in:-1]),
+        "b_ih": dW[:, -1].copy(),
+        "b_hh": dW[:, -1].copy(),
+    }
+
+
+def _backward_steps(cache: Cache, dh_readout: np.ndarray, W_hhT: np.ndarray, rows: list[slice]) -> np.ndarray:
+    """The backward time loop in numpy: dL/da_t of every step, as the (4H, T, B) matrix of the weight gradient."""
+    T, H, B = dh_readout.shape
+    dtype, n_in = dh_readout.dtype, cache.xh.shape[0] - H - 1
+    Z, tanh_c = cache.Z, cache.tanh_c
+    dA = _buffers.empty((T, 4 * H, B), dtype)  # dL/da_t, contiguous per step
+    dA4 = dA.reshape(T, 4, H, B)
     W_blocks = [W_hhT[r] for r in rows]
     dh, dc, tmp = np.empty((H, B), dtype), np.zeros((H, B), dtype), np.empty((H, B), dtype)
     D, K3, P = np.empty((3 * H, B), dtype), np.empty((3 * H, B), dtype), np.empty((H, B), dtype)
@@ -148,15 +181,6 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
         da_o[t] *= D[:H]  # da_o = dh tanh(c_t) o (1 - o)
         np.multiply(dc, K3_3, out=da_ifg[t])  # da_i, da_f, da_g
         _gemm.matmul_rows(W_blocks, rows, da[t], carry)  # (H, 4H) x (4H, B)
-    # dW = sum_t da_t xh_t^T as one product: (4H, T B) x (T B, n_in + H + 1)
-    # one transposing copy makes dA the (4H, T B) matrix of the weight-gradient product: cheaper than writing
+    # one transposing copy makes dA the (4H, T, B) matrix of the weight-gradient product: cheaper than writing
     # every step's gradient with a stride of T B (measured: the writes and the products reading them slow down)
-    dA_cols = _buffers.copy(dA.transpose(1, 0, 2)).reshape(4 * H, T * B)
-    dW = dA_cols @ cache.xh[:, :T].reshape(-1, T * B).T  # rows o, i, f, g
-    dW = dW.reshape(4, H, -1)[list(BACK)].reshape(4 * H, -1)  # back to PyTorch's i, f, g, o
-    return {
-        "W_ih": np.ascontiguousarray(dW[:, :n_in]),
-        "W_hh": np.ascontiguousarray(dW[:, n_in:-1]),
-        "b_ih": dW[:, -1].copy(),
-        "b_hh": dW[:, -1].copy(),
-    }
+    return _buffers.copy(dA.transpose(1, 0, 2))

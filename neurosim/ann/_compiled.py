@@ -1,0 +1,28 @@
+"""Which time loops the gated cells run: the compiled kernels or numpy's.
+
+:mod:`neurosim.ann._kernels` (Cython and C, built by setup.py when neurosim is installed) runs the LSTM's and
+the GRU's forward and backward time loops; the numpy loops in :mod:`.lstm` and :mod:`.gru` compute the same
+numbers (to round-off) and are the reference. ``NEUROSIM_KERNELS=numpy`` in the environment selects numpy's
+loops (read at every call, so a test can switch); without the compiled module (an install that did not
+build it) they run anyway.
+"""
+
+from __future__ import annotations
+
+import os
+
+try:
+    from . import _kernels
+except ImportError as error:  # not built: numpy's loops
+    _kernels, BUILD_ERROR = None, error
+else:
+    BUILD_ERROR = None
+
+__all__ = ["kernels", "BUILD_ERROR"]
+
+
+def kernels():
+    """The compiled kernels module, or None when it is not built or ``NEUROSIM_KERNELS=numpy``."""
+    if os.environ.get("NEUROSIM_KERNELS", "").strip().lower() == "numpy":
+        return None
+    return _kernels

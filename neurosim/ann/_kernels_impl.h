@@ -1,0 +1,132 @@
+/* The gated cells' elementwise step arithmetic, for one floating-point type: _kernels.h includes this file
+ * once with REAL = float (names ending _f) and once with REAL = double (_d).
+ *
+ * Every block is row-major with B trials per row; one step's gate blocks are contiguous ((G H, B) as one
+ * array), so most loops run over a step's H B elements as one flat array, which the compiler vectorises
+ * (`restrict`: no two blocks overlap). h_t lives in the columns matrix ([x_t; h_{t-1}; 1] or [h_{t-1}; 1; x_t])
+ * with a row stride of ld_h = (T + 1) B. The equations are those of the numpy loops in lstm.py and gru.py.
+ */
+
+#define NAME(x) NEUROSIM_CAT(x, SFX)
+
+/* LSTM forward, after tanh over all four gate blocks [o; i; f; g] of Z (5H, B), whose last block is c_{t-1}:
+ * o, i, f <- 0.5 + 0.5 tanh(a / 2) (the sigmoid; the 1/2 inside is folded into the weights);
+ * c_t = f c_{t-1} + i g */
+static inline void NAME(lstm_gates)(REAL* restrict Z, REAL* restrict c_next, const ptrdiff_t H,
+                                    const ptrdiff_t B)
+{
+    const ptrdiff_t HB = H * B;
+    for (ptrdiff_t e = 0; e < 3 * HB; e++)
+        Z[e] = (REAL)0.5 + (REAL)0.5 * Z[e];
+    const REAL* restrict i = Z + HB;
+    const REAL* restrict f = Z + 2 * HB;
+    const REAL* restrict g = Z + 3 * HB;
+    const REAL* restrict c_prev = Z + 4 * HB;
+    for (ptrdiff_t e = 0; e < HB; e++)
+        c_next[e] = f[e] * c_prev[e] + i[e] * g[e];
+}
+
+/* LSTM forward: h_t = o tanh(c_t), into H rows of stride ld_h */
+static inline void NAME(lstm_hidden)(const REAL* restrict o, const REAL* restrict tanh_c, REAL* restrict h,
+                                     const ptrdiff_t ld_h, const ptrdiff_t H, const ptrdiff_t B)
+{
+    for (ptrdiff_t j = 0; j < H; j++)
+        for (ptrdiff_t b = 0; b < B; b++)
+            h[j * ld_h + b] = o[j * B + b] * tanh_c[j * B + b];
+}
+
+/* LSTM backward, one step, from Z = [o; i; f; g; c_{t-1}] and tanh(c_t):
+ *   dh = dL/dh_t = dh_readout + carry                 (carry = W_hh^T da_{t+1})
+ *   dc = dL/dc_t = dh o (1 - tanh(c_t)^2) + dc f_{t+1}  (dc holds dL/dc_{t+1} on entry; f_next NULL at t = T-1)
+ *   da_o = dh tanh(c_t) o (1 - o)     da_i = dc g i (1 - i)
+ *   da_f = dc c_{t-1} f (1 - f)       da_g = dc i (1 - g^2)
+ * into da (4H, B), gates o, i, f, g. */
+static inline void NAME(lstm_backward_step)(const REAL* restrict Z, const REAL* restrict f_next,
+                                            const REAL* restrict tanh_c, const REAL* restrict dh_readout,
+                                            const REAL* restrict carry, REAL* restrict dc, REAL* restrict da,
+                                            const ptrdiff_t H, const ptrdiff_t B)
+{
+    const ptrdiff_t HB = H * B;
+    const REAL* restrict o = Z;
+    const REAL* restrict i = Z + HB;
+    const REAL* restrict f = Z + 2 * HB;
+    const REAL* restrict g = Z + 3 * HB;
+    const REAL* restrict c_prev = Z + 4 * HB;
+    if (f_next)  /* dL/dc_t, with the path through c_{t+1} = f_{t+1} c_t + ... */
+        for (ptrdiff_t e = 0; e < HB; e++)
+            dc[e] = (dh_readout[e] + carry[e]) * (o[e] * (1 - tanh_c[e] * tanh_c[e])) + dc[e] * f_next[e];
+    else
+        for (ptrdiff_t e = 0; e < HB; e++)
+            dc[e] = (dh_readout[e] + carry[e]) * (o[e] * (1 - tanh_c[e] * tanh_c[e]));
+    for (ptrdiff_t e = 0; e < HB; e++) {
+        const REAL dh = dh_readout[e] + carry[e], c = dc[e];
+        da[e] = dh * tanh_c[e] * ((1 - o[e]) * o[e]);
+        da[HB + e] = c * ((1 - i[e]) * i[e] * g[e]);
+        da[2 * HB + e] = c * ((1 - f[e]) * f[e] * c_prev[e]);
+        da[3 * HB + e] = c * ((1 - g[e] * g[e]) * i[e]);
+    }
+}
+
+/* GRU forward, after tanh over the r, z blocks of G = [r; z; m_n] (3H, B):
+ * r, z <- 0.5 + 0.5 tanh(a / 2); n <- u_n + r m_n (before its tanh; u_n rows have stride ld_u) */
+static inline void NAME(gru_gates)(REAL* restrict G, const REAL* restrict u_n, const ptrdiff_t ld_u,
+                                   REAL* restrict n, const ptrdiff_t H, const ptrdiff_t B)
+{
+    const ptrdiff_t HB = H * B;
+    for (ptrdiff_t e = 0; e < 2 * HB; e++)
+        G[e] = (REAL)0.5 + (REAL)0.5 * G[e];
+    const REAL* restrict r = G;
+    const REAL* restrict m_n = G + 2 * HB;
+    for (ptrdiff_t j = 0; j < H; j++)
+        for (ptrdiff_t b = 0; b < B; b++)
+            n[j * B + b] = r[j * B + b] * m_n[j * B + b] + u_n[j * ld_u + b];
+}
+
+/* GRU forward: h_t = n + z (h_{t-1} - n), both h in rows of stride ld_h */
+static inline void NAME(gru_hidden)(const REAL* restrict z, const REAL* restrict n, const REAL* restrict h_prev,
+                                    REAL* restrict h, const ptrdiff_t ld_h, const ptrdiff_t H, const ptrdiff_t B)
+{
+    for (ptrdiff_t j = 0; j < H; j++)
+        for (ptrdiff_t b = 0; b < B; b++)
+            h[j * ld_h + b] = n[j * B + b] + z[j * B + b] * (h_prev[j * ld_h + b] - n[j * B + b]);
+}
+
+/* GRU backward, one step, from G = [r; z; m_n], n and h_{t-1} (rows of stride ld_h):
+ *   dh = dL/dh_t = dh_readout + carry
+ *   da_n = dh (1 - z) (1 - n^2)      da_z = dh (h_{t-1} - n) z (1 - z)
+ *   dm_n = da_n r                     da_r = da_n m_n r (1 - r)
+ * [da_r; da_z; dm_n] into dm (3H, B), da_n into da_n (H, B); carry <- dh z (h_t = ... + z h_{t-1}; the
+ * product W_hh^T dm is added to it next). */
+static inline void NAME(gru_backward_step)(const REAL* restrict G, const REAL* restrict n,
+                                           const REAL* restrict h_prev, const ptrdiff_t ld_h,
+                                           const REAL* restrict dh_readout, REAL* restrict carry,
+                                           REAL* restrict dm, REAL* restrict da_n, const ptrdiff_t H,
+                                           const ptrdiff_t B)
+{
+    const ptrdiff_t HB = H * B;
+    const REAL* restrict r = G;
+    const REAL* restrict z = G + HB;
+    const REAL* restrict m_n = G + 2 * HB;
+    for (ptrdiff_t j = 0; j < H; j++)
+        for (ptrdiff_t b = 0; b < B; b++) {
+            const ptrdiff_t e = j * B + b;
+            const REAL dh = dh_readout[e] + carry[e];
+            const REAL a_n = dh * ((1 - n[e] * n[e]) * (1 - z[e]));
+            da_n[e] = a_n;
+            dm[e] = a_n * (((1 - r[e]) * r[e]) * m_n[e]);
+            dm[HB + e] = dh * ((h_prev[j * ld_h + b] - n[e]) * ((1 - z[e]) * z[e]));
+            dm[2 * HB + e] = a_n * r[e];
+            carry[e] = dh * z[e];
+        }
+}
+
+/* rows of B elements from a contiguous (rows, B) block into rows of stride ld (the (G H, T, B) matrices of
+ * the weight-gradient products) */
+static inline void NAME(scatter_rows)(const REAL* restrict src, REAL* restrict dst, const ptrdiff_t ld,
+                                      const ptrdiff_t rows, const ptrdiff_t B)
+{
+    for (ptrdiff_t q = 0; q < rows; q++)
+        memcpy(dst + q * ld, src + q * B, (size_t)B * sizeof(REAL));
+}
+
+#undef NAME
