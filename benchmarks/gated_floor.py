@@ -15,6 +15,10 @@ Then, in context: each cell's forward pass as neurosim runs it (``lstm.run``, ``
 products alone, on a forward's buffers in the same order and row blocks (:mod:`neurosim.ann._gemm`): the
 difference is what the forward's 7 (LSTM) or 9 (GRU) passes per step cost between the products, to compare with
 the passes alone above.
+
+These are numpy's loops (the reference; ``NEUROSIM_KERNELS=numpy`` is set here): by default the cells now run the
+same loops compiled (:mod:`neurosim.ann._kernels`), which this floor showed were needed. ``benchmarks/bptt.py``
+times the compiled loops.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import os
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ["NEUROSIM_KERNELS"] = "numpy"  # the numpy loops, whose floor this is
 
 import numpy as np  # noqa: E402
 
