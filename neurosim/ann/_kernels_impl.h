@@ -16,14 +16,18 @@ static inline void NAME(lstm_gates)(REAL* restrict Z, REAL* restrict c_next, con
                                     const ptrdiff_t B)
 {
     const ptrdiff_t HB = H * B;
-    for (ptrdiff_t e = 0; e < 3 * HB; e++)
-        Z[e] = (REAL)0.5 + (REAL)0.5 * Z[e];
-    const REAL* restrict i = Z + HB;
-    const REAL* restrict f = Z + 2 * HB;
+    REAL* restrict o = Z;
+    REAL* restrict i = Z + HB;
+    REAL* restrict f = Z + 2 * HB;
     const REAL* restrict g = Z + 3 * HB;
     const REAL* restrict c_prev = Z + 4 * HB;
-    for (ptrdiff_t e = 0; e < HB; e++)
-        c_next[e] = f[e] * c_prev[e] + i[e] * g[e];
+    for (ptrdiff_t e = 0; e < HB; e++) {
+        const REAL i_e = (REAL)0.5 + (REAL)0.5 * i[e], f_e = (REAL)0.5 + (REAL)0.5 * f[e];
+        o[e] = (REAL)0.5 + (REAL)0.5 * o[e];
+        i[e] = i_e;
+        f[e] = f_e;
+        c_next[e] = f_e * c_prev[e] + i_e * g[e];
+    }
 }
 
 /* LSTM forward: h_t = o tanh(c_t), into H rows of stride ld_h */
@@ -52,19 +56,24 @@ static inline void NAME(lstm_backward_step)(const REAL* restrict Z, const REAL* 
     const REAL* restrict f = Z + 2 * HB;
     const REAL* restrict g = Z + 3 * HB;
     const REAL* restrict c_prev = Z + 4 * HB;
-    if (f_next)  /* dL/dc_t, with the path through c_{t+1} = f_{t+1} c_t + ... */
-        for (ptrdiff_t e = 0; e < HB; e++)
-            dc[e] = (dh_readout[e] + carry[e]) * (o[e] * (1 - tanh_c[e] * tanh_c[e])) + dc[e] * f_next[e];
-    else
-        for (ptrdiff_t e = 0; e < HB; e++)
-            dc[e] = (dh_readout[e] + carry[e]) * (o[e] * (1 - tanh_c[e] * tanh_c[e]));
-    for (ptrdiff_t e = 0; e < HB; e++) {
-        const REAL dh = dh_readout[e] + carry[e], c = dc[e];
-        da[e] = dh * tanh_c[e] * ((1 - o[e]) * o[e]);
-        da[HB + e] = c * ((1 - i[e]) * i[e] * g[e]);
-        da[2 * HB + e] = c * ((1 - f[e]) * f[e] * c_prev[e]);
+    /* one loop each way, so that neither has a branch inside: with and without the path through
+     * c_{t+1} = f_{t+1} c_t + ... */
+#define LSTM_BACKWARD_ELEMENT(CARRIED)                                                                        \
+        const REAL t = tanh_c[e], dh = dh_readout[e] + carry[e], c = dh * (o[e] * (1 - t * t)) + CARRIED;    \
+        dc[e] = c;                                                                                            \
+        da[e] = dh * t * ((1 - o[e]) * o[e]);                                                                 \
+        da[HB + e] = c * ((1 - i[e]) * i[e] * g[e]);                                                          \
+        da[2 * HB + e] = c * ((1 - f[e]) * f[e] * c_prev[e]);                                                 \
         da[3 * HB + e] = c * ((1 - g[e] * g[e]) * i[e]);
-    }
+    if (f_next)
+        for (ptrdiff_t e = 0; e < HB; e++) {
+            LSTM_BACKWARD_ELEMENT(dc[e] * f_next[e])
+        }
+    else
+        for (ptrdiff_t e = 0; e < HB; e++) {
+            LSTM_BACKWARD_ELEMENT((REAL)0)
+        }
+#undef LSTM_BACKWARD_ELEMENT
 }
 
 /* GRU forward, after tanh over the r, z blocks of G = [r; z; m_n] (3H, B):
@@ -73,13 +82,17 @@ static inline void NAME(gru_gates)(REAL* restrict G, const REAL* restrict u_n, c
                                    REAL* restrict n, const ptrdiff_t H, const ptrdiff_t B)
 {
     const ptrdiff_t HB = H * B;
-    for (ptrdiff_t e = 0; e < 2 * HB; e++)
-        G[e] = (REAL)0.5 + (REAL)0.5 * G[e];
-    const REAL* restrict r = G;
+    REAL* restrict r = G;
+    REAL* restrict z = G + HB;
     const REAL* restrict m_n = G + 2 * HB;
     for (ptrdiff_t j = 0; j < H; j++)
-        for (ptrdiff_t b = 0; b < B; b++)
-            n[j * B + b] = r[j * B + b] * m_n[j * B + b] + u_n[j * ld_u + b];
+        for (ptrdiff_t b = 0; b < B; b++) {
+            const ptrdiff_t e = j * B + b;
+            const REAL r_e = (REAL)0.5 + (REAL)0.5 * r[e];
+            r[e] = r_e;
+            z[e] = (REAL)0.5 + (REAL)0.5 * z[e];
+            n[e] = r_e * m_n[e] + u_n[j * ld_u + b];
+        }
 }
 
 /* GRU forward: h_t = n + z (h_{t-1} - n), both h in rows of stride ld_h */
