@@ -138,15 +138,31 @@ def test_training_reduces_the_loss(cell):
 def test_buffer_pool_reuses_only_released_arrays():
     _buffers.clear()
     shape = (64, 1023)  # 256 KiB in float32: pooled
+    address = lambda x: x.__array_interface__["data"][0]  # noqa: E731
     a = _buffers.empty(shape, np.float32)
     b = _buffers.empty(shape, np.float32)
-    assert b is not a  # `a` is held
-    view, a_id = a[1:], id(a)
+    assert not np.shares_memory(a, b)  # `a` is held
+    view, a_at, b_at = a[1:], address(a), address(b)
     del a, b
-    assert id(_buffers.empty(shape, np.float32)) != a_id  # a view keeps `a` in use; `b` is handed out
+    assert address(_buffers.empty(shape, np.float32)) == b_at  # a view keeps `a` in use; `b` is handed out
     del view
-    assert id(_buffers.empty(shape, np.float32)) == a_id  # released: handed out again
-    assert _buffers.empty((4, 4), np.float32) is not _buffers.empty((4, 4), np.float32)  # small: not pooled
+    assert address(_buffers.empty(shape, np.float32)) == a_at  # released: handed out again
+    small = _buffers.empty((4, 4), np.float32)
+    assert not np.shares_memory(small, _buffers.empty((4, 4), np.float32))  # small: not pooled
+    _buffers.clear()
+
+
+@pytest.mark.parametrize("shape,dtype", [((64, 1023), np.float32), ((3, 5), np.float64), ((7,), np.float32)])
+def test_buffers_start_on_a_cache_line(shape, dtype):
+    """Pooled or not, reused or fresh: the kernels' and BLAS's loads never straddle lines at an array's start."""
+    _buffers.clear()
+    arrays = [_buffers.empty(shape, dtype) for _ in range(3)]
+    arrays.append(_buffers.copy(np.ones(shape, dtype).T))
+    del arrays[0]
+    arrays.append(_buffers.empty(shape, dtype))  # a reused one, if pooled
+    for a in arrays:
+        assert a.__array_interface__["data"][0] % _buffers.ALIGN == 0
+        assert a.flags.c_contiguous and a.flags.writeable and a.dtype == dtype
     _buffers.clear()
 
 

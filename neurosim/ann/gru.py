@@ -130,7 +130,7 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
     if kernels is not None:  # the loop of _backward_steps in C, writing straight into the matrices of dW
         dM_cols, dn = _buffers.empty((3 * H, T, B), dtype), _buffers.empty((H, T, B), dtype)
         kernels.gru_backward(cache.G, cache.n, hx, dh_readout, W_hhT, _gemm.bounds(rows), dM_cols, dn,
-                             np.empty((3 * H, B), dtype), np.empty((H, B), dtype), np.empty((H, B), dtype))
+                             *(_buffers.empty(shape, dtype) for shape in ((3 * H, B), (H, B), (H, B))))
     else:
         dM_cols, dn = _backward_steps(cache, dh_readout, W_hhT, rows)
     # weight gradients: one product each over all steps, (rows, T B) x (T B, cols)

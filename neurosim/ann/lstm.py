@@ -133,7 +133,7 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
     if kernels is not None:  # the loop of _backward_steps in C, writing dL/da_t into the matrix of dW directly
         dA_cols = _buffers.empty((4 * H, T, B), dtype)
         kernels.lstm_backward(cache.Z, cache.tanh_c, dh_readout, W_hhT, _gemm.bounds(rows), dA_cols,
-                              np.empty((4 * H, B), dtype), np.empty((H, B), dtype), np.empty((H, B), dtype))
+                              *(_buffers.empty(shape, dtype) for shape in ((4 * H, B), (H, B), (H, B))))
     else:
         dA_cols = _backward_steps(cache, dh_readout, W_hhT, rows)
     # dW = sum_t da_t xh_t^T as one product: (4H, T B) x (T B, n_in + H + 1)
