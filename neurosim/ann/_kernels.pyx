@@ -17,6 +17,7 @@ fuses multiply-adds).
 """
 
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
+from libc.limits cimport INT_MAX
 from scipy.linalg import cython_blas
 
 ctypedef void (*sgemm_t)(char* transa, char* transb, int* m, int* n, int* k, float* alpha, float* a, int* lda,
@@ -32,6 +33,14 @@ cdef void* _blas(str name) except NULL:
 
 cdef sgemm_t sgemm = <sgemm_t>_blas("sgemm")
 cdef dgemm_t dgemm = <dgemm_t>_blas("dgemm")
+
+cdef int _blas_int(Py_ssize_t n, str what) except -1:
+    """n as BLAS's (32-bit) int, or a clear error where it does not fit."""
+    if n > INT_MAX:
+        raise OverflowError(f"{what} = {n} is more than BLAS's 32-bit sizes allow ({INT_MAX}); "
+                            "use fewer steps or trials per call")
+    return <int>n
+
 
 ctypedef fused real:
     float
@@ -90,8 +99,8 @@ def lstm_forward(const real[:, ::1] W, const int[::1] rows, real[:, :, ::1] xh, 
 
     ``gates[t]``, ``cells[t]``, ``tanh_cells[t]`` are the numpy views Z[t, :4H], Z[t + 1, 4H:], tanh_c[t], on
     which ``tanh`` (numpy's, with ``out``) is called."""
-    cdef int T = tanh_c.shape[0], H = tanh_c.shape[1], B = tanh_c.shape[2], K = xh.shape[0]
-    cdef int ld_x = (T + 1) * B, t
+    cdef int T = tanh_c.shape[0], H = tanh_c.shape[1], B = tanh_c.shape[2], K = xh.shape[0], t
+    cdef int ld_x = _blas_int(<Py_ssize_t>(T + 1) * B, "(steps + 1) x trials")
     for t in range(T):
         with nogil:
             _gemm(&W[0, 0], K, K, &xh[0, t, 0], B, ld_x, <real>0, &Z[t, 0, 0], B, rows)  # all four gates
@@ -138,8 +147,9 @@ def gru_forward(const real[:, ::1] W, const int[::1] rows, real[:, :, ::1] hx, c
     """The GRU's forward time loop (:func:`neurosim.ann.gru.run`): fills G, n and the h rows of hx.
 
     ``rz[t]`` and ``ns[t]`` are the numpy views G[t, :2H] and n[t], on which ``tanh`` is called."""
-    cdef int T = n.shape[0], H = n.shape[1], B = n.shape[2], K = hx.shape[0]
-    cdef int ld_x = (T + 1) * B, ld_u = T * B, t
+    cdef int T = n.shape[0], H = n.shape[1], B = n.shape[2], K = hx.shape[0], t
+    cdef int ld_x = _blas_int(<Py_ssize_t>(T + 1) * B, "(steps + 1) x trials")
+    cdef Py_ssize_t ld_u = <Py_ssize_t>T * B
     for t in range(T):
         with nogil:
             _gemm(&W[0, 0], K, K, &hx[0, t, 0], B, ld_x, <real>0, &G[t, 0, 0], B, rows)  # [a_r/2; a_z/2; m_n]
