@@ -26,7 +26,9 @@ Speed: as in :mod:`neurosim.ann.lstm`: columns, so each gate is a contiguous (H,
 (3H, H + 1 + n_in) x (H + 1 + n_in, B) product of [W_hh, b_hh, W_ih] and [h_{t-1}; 1; x_t] (the r and z rows
 take their input drive inside it, the n rows have zero input columns; row blocks as in :mod:`._gemm`), and
 elementwise calls into preallocated buffers; the local derivatives are computed step by step in the backward
-loop; sigmoid as 0.5 + 0.5 tanh(a / 2), the 1/2 folded into the r and z rows of the weights.
+loop; sigmoid as 0.5 + 0.5 tanh(a / 2), the 1/2 folded into the r and z rows of the weights. The numpy loops
+(:func:`_forward_steps`, :func:`_backward_steps`) are the reference; by default the same loops run compiled
+(:mod:`neurosim.ann._kernels`).
 """
 
 from __future__ import annotations

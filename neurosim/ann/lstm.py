@@ -28,7 +28,11 @@ each backward step computes its local derivatives from Z_t while it is in cache 
 memory) and one (H, 4H) x (4H, B) product. The sigmoid is 0.5 + 0.5 tanh(a / 2), so one tanh call covers all
 four gates (the 1/2 is folded into W's sigmoid rows, exactly: scaling by a power of two does not round). The
 columns [x_t; h_{t-1}; 1] and the gate gradients are laid out (rows, T, B), so that the weight gradient is one
-product without transposing copies. Everything stays in the network's dtype.
+product without transposing copies. Everything stays in the network's dtype. The loops below
+(:func:`_forward_steps`, :func:`_backward_steps`) are the reference; by default the same loops run compiled
+(:mod:`neurosim.ann._kernels`: the step's product through BLAS and its gate arithmetic in one C loop, numpy's
+tanh): measured at H = 64 in float32 (batch 32, T = 100, products included), the forward pass 2.2 -> 1.6 ms and
+the backward 4.5 -> 2.7 ms.
 """
 
 from __future__ import annotations
