@@ -1,4 +1,4 @@
-"""Training-step time of neurosim's numpy BPTT against PyTorch on CPU: RNN, LSTM and GRU.
+"""Training-step time of neurosim's BPTT (numpy; the LSTM's and GRU's time loops compiled) against PyTorch on CPU.
 
     python benchmarks/bptt.py            # the full grid: 20 timed steps per configuration
     python benchmarks/bptt.py --quick    # 5 timed steps per configuration
