@@ -13,7 +13,8 @@ import sys
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-flags = [] if sys.platform == "win32" else ["-O3"]
+# -ffp-contract=off: no fused multiply-adds, so that the rnn's loops round as numpy's do, operation by operation
+flags = [] if sys.platform == "win32" else ["-O3", "-ffp-contract=off"]
 if (platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32"
         and os.environ.get("NEUROSIM_PORTABLE_BUILD", "") in ("", "0")):
     flags.append("-march=native")

@@ -79,3 +79,32 @@ def test_a_training_step_is_the_same_either_way(cell, monkeypatch):
     assert abs(value - value_np) <= 1e-14 * abs(value_np)
     for k in grads_np:
         np.testing.assert_allclose(grads[k], grads_np[k], rtol=1e-11, atol=1e-14, err_msg=k)
+
+
+@pytest.mark.skipif(_compiled._kernels is None, reason="neurosim.ann._kernels is not built")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha,noisy", [(1.0, False), (1.0, True), (0.2, False), (0.2, True)])
+@pytest.mark.parametrize("stack", [(), (3,)])
+@pytest.mark.parametrize("N,B", [(5, 7), (256, 32)])  # (256, 32): the per-step products cut into column blocks
+def test_the_compiled_rnn_loop_is_numpys_bit_for_bit(dtype, alpha, noisy, stack, N, B, monkeypatch):
+    """The rate-form tanh rnn's compiled loops make numpy's operations in numpy's order (setup.py: no fused
+    multiply-adds) and the same BLAS calls, the step's product added into the drive by BLAS (beta = 1) as numpy
+    adds it after: so the results are equal, not just close, and a stack of networks stays bit-identical to
+    each network alone whichever loops run."""
+    from neurosim.ann import rnn, stacked
+    assert len(_gemm.blocks(N, B * N)) == (3 if N == 256 else 1)
+    T, rng = 6, np.random.default_rng(0)
+    nets = [ns.RateNetwork.random(3, N, 2, tau=0.01 / alpha, dt=0.01, dtype=dtype, rng=s) for s in range(3)]
+    net = stacked.Stack(nets) if stack else nets[0]
+    inputs = rng.normal(size=(*stack, T, B, 3)).astype(dtype)
+    noise = (0.1 * rng.normal(size=(*stack, T, B, N))).astype(dtype) if noisy else None
+    dS = rng.normal(size=(*stack, T, B, N)).astype(dtype)
+    results = []
+    for loops in ("", "numpy"):
+        monkeypatch.setenv("NEUROSIM_KERNELS", loops)
+        cache = rnn.run(net, inputs, noise)
+        results.append((cache.xs.copy(), cache.A.copy(), {k: v.copy() for k, v in rnn.backward(net, cache, dS).items()}))
+    (xs, A, grads), (xs_np, A_np, grads_np) = results
+    assert xs.dtype == dtype and np.array_equal(xs, xs_np) and np.array_equal(A, A_np)
+    for k in grads_np:
+        assert grads[k].dtype == dtype and np.array_equal(grads[k], grads_np[k]), k

@@ -70,6 +70,14 @@ cdef extern from "_kernels.h" nogil:
     void gru_backward_step_d(const double* G, const double* n, const double* h_prev, Py_ssize_t ld_h,
                              const double* dh_readout, double* carry, double* dm, double* da_n, Py_ssize_t H,
                              Py_ssize_t B)
+    void rnn_leak_f(const float* h, const float* x, const float* noise, float* x_next, float alpha, float leak,
+                    Py_ssize_t n)
+    void rnn_leak_d(const double* h, const double* x, const double* noise, double* x_next, double alpha,
+                    double leak, Py_ssize_t n)
+    void rnn_backward_step_f(const float* h, const float* dS, float* carry, float* E, float alpha, float leak,
+                             Py_ssize_t n)
+    void rnn_backward_step_d(const double* h, const double* dS, double* carry, double* E, double alpha,
+                             double leak, Py_ssize_t n)
     void scatter_rows_f(const float* src, float* dst, Py_ssize_t ld, Py_ssize_t rows, Py_ssize_t B)
     void scatter_rows_d(const double* src, double* dst, Py_ssize_t ld, Py_ssize_t rows, Py_ssize_t B)
 
@@ -91,6 +99,68 @@ cdef inline void _gemm(const real* A, int k, int lda, const real* X, int n, int 
         else:
             dgemm(&N, &N, &n, &mr, &k, &one, <double*>X, &ldx, <double*>(A + <Py_ssize_t>r0 * lda), &lda,
                   &beta, <double*>(C + <Py_ssize_t>r0 * ldc), &ldc)
+
+
+cdef inline void _gemm_cols(const real* X, const real* W, int N, int B, real beta, real* C,
+                            const int[::1] cols) noexcept nogil:
+    """C = X @ W + beta C, row-major, X (B, N), W (N, N) and C (B, N) contiguous; one product per column block
+    ``cols[q]:cols[q + 1]`` (:func:`neurosim.ann._gemm.blocks`): the very call numpy's matmul makes for
+    ``_gemm.matmul_cols``."""
+    # row-major C[:, c] = X W[:, c] is column-major C^T[c] = W[:, c]^T X^T
+    cdef char n_ = b"N"
+    cdef real one = 1.0
+    cdef int q, c0, nc
+    for q in range(cols.shape[0] - 1):
+        c0 = cols[q]
+        nc = cols[q + 1] - c0
+        if real is float:
+            sgemm(&n_, &n_, &nc, &B, &N, &one, <float*>(W + c0), &N, <float*>X, &N, &beta, <float*>(C + c0), &N)
+        else:
+            dgemm(&n_, &n_, &nc, &B, &N, &one, <double*>(W + c0), &N, <double*>X, &N, &beta, <double*>(C + c0), &N)
+
+
+def rnn_forward(const real[:, ::1] W_recT, const int[::1] cols, real[:, :, ::1] xs, real[:, :, ::1] A,
+                real[:, :, ::1] H, noise, double alpha, list As, list Hs, object tanh):
+    """One rate-form rnn's forward time loop with tanh (:func:`neurosim.ann.rnn.run`): A (T, B, N) holds the drive
+    W_in u_t + b and becomes a_t; Hs[t] = tanh(As[t]) (numpy's); xs (T + 1, B, N) gets r_t unless H is xs[1:]
+    (alpha = 1 without noise). noise: (T, B, N) or None."""
+    cdef int T = A.shape[0], B = A.shape[1], N = A.shape[2], t
+    cdef Py_ssize_t n = <Py_ssize_t>B * N
+    cdef real a = <real>alpha, leak = <real>(1.0 - alpha)
+    cdef bint elman = leak == 0 and noise is None
+    cdef const real[:, :, ::1] noise_
+    cdef const real* nz = NULL
+    if noise is not None:
+        noise_ = noise
+    for t in range(T):
+        with nogil:
+            _gemm_cols(&xs[t, 0, 0], &W_recT[0, 0], N, B, <real>1, &A[t, 0, 0], cols)  # a_t = drive + W_rec r_{t-1}
+        tanh(As[t], Hs[t])
+        if not elman:
+            if noise is not None:
+                nz = &noise_[t, 0, 0]
+            with nogil:
+                if real is float:
+                    rnn_leak_f(&H[t, 0, 0], &xs[t, 0, 0], nz, &xs[t + 1, 0, 0], a, leak, n)
+                else:
+                    rnn_leak_d(&H[t, 0, 0], &xs[t, 0, 0], nz, &xs[t + 1, 0, 0], a, leak, n)
+
+
+def rnn_backward(const real[:, ::1] W_rec, const int[::1] cols, const real[:, :, ::1] H,
+                 const real[:, :, ::1] dS, real[:, :, ::1] E, real[:, ::1] carry, double alpha):
+    """One rate-form rnn's backward time loop with tanh (:func:`neurosim.ann.rnn.backward`): E (T, B, N) gets
+    dL/d(drive) at every step. ``carry`` (B, N) is scratch."""
+    cdef int T = E.shape[0], B = E.shape[1], N = E.shape[2], t
+    cdef Py_ssize_t n = <Py_ssize_t>B * N
+    cdef real a = <real>alpha, leak = <real>(1.0 - alpha)
+    with nogil:
+        carry[:, :] = 0
+        for t in range(T - 1, -1, -1):
+            if real is float:
+                rnn_backward_step_f(&H[t, 0, 0], &dS[t, 0, 0], &carry[0, 0], &E[t, 0, 0], a, leak, n)
+            else:
+                rnn_backward_step_d(&H[t, 0, 0], &dS[t, 0, 0], &carry[0, 0], &E[t, 0, 0], a, leak, n)
+            _gemm_cols(&E[t, 0, 0], &W_rec[0, 0], N, B, <real>(0 if leak == 0 else 1), &carry[0, 0], cols)
 
 
 def lstm_forward(const real[:, ::1] W, const int[::1] rows, real[:, :, ::1] xh, int n_in, real[:, :, ::1] Z,

@@ -133,6 +133,39 @@ static inline void NAME(gru_backward_step)(const REAL* restrict G, const REAL* r
         }
 }
 
+/* rnn, rate form, forward, after tanh (h = f(a_t)): x_{t+1} = alpha h (+ (1 - alpha) x_t) (+ n_t), operation by
+ * operation as rnn.run does it in numpy (setup.py compiles without fused multiply-adds, so the two agree bit for
+ * bit) */
+static inline void NAME(rnn_leak)(const REAL* restrict h, const REAL* restrict x, const REAL* restrict noise,
+                                  REAL* restrict x_next, const REAL alpha, const REAL leak, const ptrdiff_t n)
+{
+    for (ptrdiff_t e = 0; e < n; e++)
+        x_next[e] = h[e] * alpha;
+    if (leak != 0)
+        for (ptrdiff_t e = 0; e < n; e++)
+            x_next[e] = x_next[e] + x[e] * leak;
+    if (noise)
+        for (ptrdiff_t e = 0; e < n; e++)
+            x_next[e] = x_next[e] + noise[e];
+}
+
+/* rnn, rate form with tanh, backward, one step: d = dL/dr_t = dS_t + carry; E_t = alpha (1 - h_t^2) d (the
+ * factor alpha only where alpha != 1, as rnn.backward applies it); carry <- (1 - alpha) d where there is a leak
+ * (the product E_t W_rec is added to it next), in rnn.backward's order of operations */
+static inline void NAME(rnn_backward_step)(const REAL* restrict h, const REAL* restrict dS, REAL* restrict carry,
+                                           REAL* restrict E, const REAL alpha, const REAL leak, const ptrdiff_t n)
+{
+    if (alpha == 1)
+        for (ptrdiff_t e = 0; e < n; e++)
+            E[e] = (1 - h[e] * h[e]) * (dS[e] + carry[e]);
+    else
+        for (ptrdiff_t e = 0; e < n; e++) {
+            const REAL d = dS[e] + carry[e];
+            E[e] = ((1 - h[e] * h[e]) * alpha) * d;
+            carry[e] = d * leak;
+        }
+}
+
 /* rows of B elements from a contiguous (rows, B) block into rows of stride ld (the (G H, T, B) matrices of
  * the weight-gradient products) */
 static inline void NAME(scatter_rows)(const REAL* restrict src, REAL* restrict dst, const ptrdiff_t ld,

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import activations, equations
-from . import _buffers, _gemm
+from . import _buffers, _compiled, _gemm
 
 
 @dataclass
@@ -105,6 +105,14 @@ def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
         A = drive  # a_t, filled in place
         elman = leak == 0 and noise is None  # then r_t = f(a_t): H is r itself
         H = xs[..., 1:, :, :] if elman else _buffers.empty((*lead, T, B, N), dtype)  # f(a_t)
+        kernels = _compiled.kernels()
+        if kernels is not None and net.activation == "tanh":  # the loop below in C, bit for bit
+            cols = _gemm.bounds(_weight_blocks(W_recT, B)[1])
+            for s in np.ndindex(*lead):  # a stack's networks one by one: each exactly as alone
+                n_s = None if noise is None else np.ascontiguousarray(noise[s])
+                kernels.rnn_forward(W_recT[s], cols, xs[s], A[s], H[s], n_s, alpha, _steps(A[s]), _steps(H[s]),
+                                    np.tanh)
+            return Cache(inputs, xs, xs, A, H)
         As, Hs = _steps(A), _steps(H)
         for t in range(T):
             _gemm.matmul_cols(X[t], *blocks, tmp)  # W_rec r_{t-1}
@@ -148,7 +156,13 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
     carry = np.zeros((*lead, B, N), dS.dtype)  # E_{t+1} W_rec, plus the leak term in the rate form
     d, tmp = np.empty((*lead, B, N), dS.dtype), np.empty((*lead, B, N), dS.dtype)
     Es, dSs = _steps(E), _steps(dS)
-    if net.form == "rate":
+    kernels = _compiled.kernels()
+    if net.form == "rate" and net.activation == "tanh" and kernels is not None:  # the loop below in C, bit for bit
+        W_rec, cols = np.ascontiguousarray(net.W_rec), _gemm.bounds(blocks[1])
+        for s in np.ndindex(*lead):  # a stack's networks one by one: each exactly as alone
+            kernels.rnn_backward(W_rec[s], cols, cache.H[s], np.ascontiguousarray(dS[s]), E[s], carry[s], alpha)
+        prev = cache.xs[..., :-1, :, :]  # r_{t-1}
+    elif net.form == "rate":
         D = _slope(net.activation, cache.A, cache.H)  # (..., T, B, N) f'(a_t), all steps at once
         if alpha != 1.0:
             D *= alpha
