@@ -103,7 +103,8 @@ def test_the_compiled_rnn_loop_is_numpys_bit_for_bit(dtype, alpha, noisy, stack,
     for loops in ("", "numpy"):
         monkeypatch.setenv("NEUROSIM_KERNELS", loops)
         cache = rnn.run(net, inputs, noise)
-        results.append((cache.xs.copy(), cache.A.copy(), {k: v.copy() for k, v in rnn.backward(net, cache, dS).items()}))
+        grads = rnn.backward(net, cache, dS)
+        results.append((cache.xs.copy(), cache.A.copy(), {k: v.copy() for k, v in grads.items()}))
     (xs, A, grads), (xs_np, A_np, grads_np) = results
     assert xs.dtype == dtype and np.array_equal(xs, xs_np) and np.array_equal(A, A_np)
     for k in grads_np:
