@@ -1,4 +1,4 @@
-"""Build neurosim's one compiled module, neurosim.ann._kernels (the gated cells' time loops, Cython + C).
+"""Build neurosim's one compiled module, neurosim.ann._kernels (the cells' time loops, Cython + C).
 
 Everything else is in pyproject.toml. The module is compiled for this machine: -O3, and on x86-64
 -march=native, as Brian2 compiles its generated code (set NEUROSIM_PORTABLE_BUILD=1 for a binary that runs on

@@ -1,8 +1,9 @@
-"""Which time loops the gated cells run: the compiled kernels or numpy's.
+"""Which time loops the cells run: the compiled kernels or numpy's.
 
-:mod:`neurosim.ann._kernels` (Cython and C, built by setup.py when neurosim is installed) runs the LSTM's and
-the GRU's forward and backward time loops; the numpy loops in :mod:`.lstm` and :mod:`.gru` compute the same
-numbers (to round-off) and are the reference. ``NEUROSIM_KERNELS=numpy`` in the environment selects numpy's
+:mod:`neurosim.ann._kernels` (Cython and C, built by setup.py when neurosim is installed) runs the forward and
+backward time loops of the LSTM, the GRU and the rate-form rnn with tanh; the numpy loops in :mod:`.lstm`,
+:mod:`.gru` and :mod:`.rnn` compute the same numbers (the gated cells' to round-off, the rnn's bit for bit) and
+are the reference. ``NEUROSIM_KERNELS=numpy`` in the environment selects numpy's
 loops (read at every call, so a test can switch); without the compiled module (an install that did not
 build it) they run anyway.
 """

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""The gated cells' time loops in C: each step's product and its gate arithmetic with no Python in between.
+"""The cells' time loops in C: each step's product and its elementwise arithmetic with no Python in between.
 
 numpy runs each elementwise operation as one pass over memory behind one Python call: an LSTM step is 7
 such calls forward and 15 backward, and at H = 64 their fixed cost is most of the step. Here each step's gate
@@ -9,11 +9,14 @@ at import), in the row blocks of :mod:`._gemm`. The tanh stays numpy's, called o
 vectorised, and the C library's is several times slower (measured: 8-9 ns per element against numpy's 0.3
 (float32) and 1.2 (float64)).
 
-The numpy loops of :mod:`.lstm` and :mod:`.gru` state the equations and remain the reference
-(``NEUROSIM_KERNELS=numpy`` selects them, :mod:`._compiled`); tests/test_kernels.py checks that both agree
-to round-off. setup.py builds this module with -O3 (and -march=native on x86-64): the results are
-deterministic for a build, and may differ in the last bits between builds and from numpy's (the compiler
-fuses multiply-adds).
+The rate-form rnn with tanh (:mod:`.rnn`) gets the same treatment: the step's product added into the
+precomputed drive by BLAS (beta = 1), then numpy's tanh, and backward one loop and one product per step.
+
+The numpy loops of :mod:`.lstm`, :mod:`.gru` and :mod:`.rnn` state the equations and remain the reference
+(``NEUROSIM_KERNELS=numpy`` selects them, :mod:`._compiled`); tests/test_kernels.py checks that the gated
+cells' agree to round-off (their C loops regroup a few operations) and that the rnn's are equal bit for bit
+(the same operations in the same order, and setup.py compiles without fused multiply-adds), so that a stack of
+rnns (:mod:`.stacked`) stays bit-identical to each network alone.
 """
 
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer

@@ -21,7 +21,9 @@ of all steps is one matrix product, each weight gradient is one matrix product a
 for all steps at once, the per-step views are made once, the per-step product runs in column blocks that fit
 OpenBLAS's small-matrix kernels (:mod:`._gemm`), and the loops write into preallocated buffers with ``out=``, in
 the network's dtype. Every function here also runs a stack of networks of one shape: leading axes on every array
-(weights (S, N, N), inputs (S, T, B, n_in), ...), one batched product per step (:mod:`.stacked`).
+(weights (S, N, N), inputs (S, T, B, n_in), ...), one batched product per step (:mod:`.stacked`). The rate form
+with tanh runs the same loops compiled by default (:mod:`neurosim.ann._kernels`, each network of a stack in
+turn), bit for bit the numpy loops' results.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ BLAS product per network in C, and each elementwise call covers all S networks.
 The result is bit-identical to :func:`neurosim.ann.loss_and_grads` on each network alone: every network gets
 the very same BLAS products (same shapes, same operand layout), the same elementwise operations, its own
 random draws (noise, dropout) from its own generator in the same order, and its sums taken over its own slice.
-``tests/test_stacked.py`` checks this with ``np.array_equal``.
+``tests/test_stacked.py`` checks this with ``np.array_equal``. Where the compiled time loops apply (the rate form
+with tanh, :mod:`neurosim.ann._kernels`), the stack's networks run them one after another: a compiled step has
+no per-call cost left to share, so there stacking saves only the calls around the loops.
 
 Supported: :class:`neurosim.RateNetwork` (cell ``rnn``, any form, leak, activation, noise, mask and Dale's law;
 the masks may differ between networks). The networks must agree in everything but their learned arrays
