@@ -1,4 +1,5 @@
-"""The compiled time loops of the LSTM and GRU (neurosim.ann._kernels) against numpy's loops, their reference."""
+"""The compiled time loops (neurosim.ann._kernels) of the LSTM, the GRU and the tanh rnn against numpy's loops,
+their reference."""
 
 import numpy as np
 import pytest
