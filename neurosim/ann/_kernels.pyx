@@ -85,23 +85,26 @@ cdef extern from "_kernels.h" nogil:
     void scatter_rows_d(const double* src, double* dst, Py_ssize_t ld, Py_ssize_t rows, Py_ssize_t B)
 
 
+cdef inline void _gemm_nn(int m, int n, int k, const real* A, int lda, const real* B, int ldb, real beta, real* C,
+                          int ldc) noexcept nogil:
+    """BLAS's column-major C (m, n) = A (m, k) B (k, n) + beta C, in float or double."""
+    cdef char N = b"N"
+    cdef real one = 1.0
+    if real is float:
+        sgemm(&N, &N, &m, &n, &k, &one, <float*>A, &lda, <float*>B, &ldb, &beta, <float*>C, &ldc)
+    else:
+        dgemm(&N, &N, &m, &n, &k, &one, <double*>A, &lda, <double*>B, &ldb, &beta, <double*>C, &ldc)
+
+
 cdef inline void _gemm(const real* A, int k, int lda, const real* X, int n, int ldx, real beta,
                        real* C, int ldc, const int[::1] rows) noexcept nogil:
     """C = A @ X + beta C, row-major: A with k columns and row stride lda, X (k, n) with row stride ldx, C with
     row stride ldc; one product per row block ``rows[q]:rows[q + 1]`` (:func:`neurosim.ann._gemm.blocks`)."""
     # row-major C = A X is column-major C^T = X^T A^T: BLAS sees an (n, rows) result
-    cdef char N = b"N"
-    cdef real one = 1.0
-    cdef int q, r0, mr
+    cdef int q
     for q in range(rows.shape[0] - 1):
-        r0 = rows[q]
-        mr = rows[q + 1] - r0
-        if real is float:
-            sgemm(&N, &N, &n, &mr, &k, &one, <float*>X, &ldx, <float*>(A + <Py_ssize_t>r0 * lda), &lda,
-                  &beta, <float*>(C + <Py_ssize_t>r0 * ldc), &ldc)
-        else:
-            dgemm(&N, &N, &n, &mr, &k, &one, <double*>X, &ldx, <double*>(A + <Py_ssize_t>r0 * lda), &lda,
-                  &beta, <double*>(C + <Py_ssize_t>r0 * ldc), &ldc)
+        _gemm_nn(n, rows[q + 1] - rows[q], k, X, ldx, A + <Py_ssize_t>rows[q] * lda, lda, beta,
+                 C + <Py_ssize_t>rows[q] * ldc, ldc)
 
 
 cdef inline void _gemm_cols(const real* X, const real* W, int N, int B, real beta, real* C,
@@ -110,16 +113,9 @@ cdef inline void _gemm_cols(const real* X, const real* W, int N, int B, real bet
     ``cols[q]:cols[q + 1]`` (:func:`neurosim.ann._gemm.blocks`): the very call numpy's matmul makes for
     ``_gemm.matmul_cols``."""
     # row-major C[:, c] = X W[:, c] is column-major C^T[c] = W[:, c]^T X^T
-    cdef char n_ = b"N"
-    cdef real one = 1.0
-    cdef int q, c0, nc
+    cdef int q
     for q in range(cols.shape[0] - 1):
-        c0 = cols[q]
-        nc = cols[q + 1] - c0
-        if real is float:
-            sgemm(&n_, &n_, &nc, &B, &N, &one, <float*>(W + c0), &N, <float*>X, &N, &beta, <float*>(C + c0), &N)
-        else:
-            dgemm(&n_, &n_, &nc, &B, &N, &one, <double*>(W + c0), &N, <double*>X, &N, &beta, <double*>(C + c0), &N)
+        _gemm_nn(cols[q + 1] - cols[q], B, N, W + cols[q], N, X, N, beta, C + cols[q], N)
 
 
 def rnn_forward(const real[:, ::1] W_recT, const int[::1] cols, real[:, :, ::1] xs, real[:, :, ::1] A,
