@@ -88,6 +88,11 @@ def _weight_blocks(W: np.ndarray, B: int) -> tuple[list, list]:
     return [W[..., c] for c in cols], cols
 
 
+def compiled(net):
+    """The compiled kernels module if ``net``'s loops run compiled (the rate form with tanh), else None."""
+    return _compiled.kernels() if net.form == "rate" and net.activation == "tanh" else None
+
+
 def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
     """Forward pass. inputs (T, B, n_in), noise (T, B, N) or None; all in net.dtype.
 
@@ -107,8 +112,8 @@ def run(net, inputs: np.ndarray, noise: np.ndarray | None) -> Cache:
         A = drive  # a_t, filled in place
         elman = leak == 0 and noise is None  # then r_t = f(a_t): H is r itself
         H = xs[..., 1:, :, :] if elman else _buffers.empty((*lead, T, B, N), dtype)  # f(a_t)
-        kernels = _compiled.kernels()
-        if kernels is not None and net.activation == "tanh":  # the loop below in C, bit for bit
+        kernels = compiled(net)
+        if kernels is not None:  # the loop below in C, bit for bit
             cols = _gemm.bounds(_weight_blocks(W_recT, B)[1])
             for s in np.ndindex(*lead):  # a stack's networks one by one: each exactly as alone
                 n_s = None if noise is None else np.ascontiguousarray(noise[s])
@@ -158,8 +163,8 @@ def backward(net, cache: Cache, dS: np.ndarray) -> dict:
     carry = np.zeros((*lead, B, N), dS.dtype)  # E_{t+1} W_rec, plus the leak term in the rate form
     d, tmp = np.empty((*lead, B, N), dS.dtype), np.empty((*lead, B, N), dS.dtype)
     Es, dSs = _steps(E), _steps(dS)
-    kernels = _compiled.kernels()
-    if net.form == "rate" and net.activation == "tanh" and kernels is not None:  # the loop below in C, bit for bit
+    kernels = compiled(net)
+    if kernels is not None:  # the loop below in C, bit for bit
         W_rec, cols = np.ascontiguousarray(net.W_rec), _gemm.bounds(blocks[1])
         for s in np.ndindex(*lead):  # a stack's networks one by one: each exactly as alone
             kernels.rnn_backward(W_rec[s], cols, cache.H[s], np.ascontiguousarray(dS[s]), E[s], carry[s], alpha)

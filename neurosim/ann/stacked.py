@@ -9,8 +9,10 @@ The result is bit-identical to :func:`neurosim.ann.loss_and_grads` on each netwo
 the very same BLAS products (same shapes, same operand layout), the same elementwise operations, its own
 random draws (noise, dropout) from its own generator in the same order, and its sums taken over its own slice.
 ``tests/test_stacked.py`` checks this with ``np.array_equal``. Where the compiled time loops apply (the rate form
-with tanh, :mod:`neurosim.ann._kernels`), the stack's networks run them one after another: a compiled step has
-no per-call cost left to share, so there stacking saves only the calls around the loops.
+with tanh, :mod:`neurosim.ann._kernels`), each network's gradient is simply :func:`neurosim.ann.loss_and_grads`:
+a compiled step has no per-call cost left to share, and one network's whole step (forward, readout, backward)
+then runs on arrays that stay in the core's cache, where a stack's arrays, S times larger, do not (measured at 64
+units, 8 networks: stacked 0.60x and 0.73x the speed of one after another in float32 and float64).
 
 Supported: :class:`neurosim.RateNetwork` (cell ``rnn``, any form, leak, activation, noise, mask and Dale's law;
 the masks may differ between networks). The networks must agree in everything but their learned arrays
@@ -24,7 +26,7 @@ import numpy as np
 from .. import equations
 from .._validate import as_rng
 from ..tasks import Trials
-from . import _buffers, rnn
+from . import _buffers, model, rnn
 from .model import WEIGHTS_L2, _inputs, _resolve_noise, loss_settings
 
 __all__ = ["Stack", "loss_and_grads", "check_stackable"]
@@ -85,6 +87,9 @@ def loss_and_grads(nets, batches, *, loss: str | None = None, l2: float = 0.0, l
     loss_fn, l2, l2_rate, dropout = loss_settings(first, loss, l2, l2_rate, dropout)
     if dropout and any(r is None for r in rngs):
         raise ValueError("dropout > 0 needs rng= for its random masks (one per network)")
+    if rnn.compiled(first) is not None:  # one by one is faster (module docstring)
+        return [model.loss_and_grads(net, b, loss=loss, l2=l2, l2_rate=l2_rate, dropout=dropout, rng=r)
+                for net, b, r in zip(nets, batches, rngs)]
     dtype = first.dtype
     stack = Stack(nets)
     u = np.stack([_inputs(net, b.inputs, "trials.inputs") for net, b in zip(nets, batches)])  # (S, T, B, n_in)
