@@ -271,7 +271,8 @@ def stacked_worker(dtypes, steps, warmup) -> dict:
         fixed = _median_time(lambda: ns.ann.loss_and_grads(tiny, batches[0]), 4 * steps, warmup)
         together_g = _median_time(lambda: stacked.loss_and_grads(nets, batches), steps, warmup)
         results.append({"dtype": dtype, "alone": min(alone_t), "stacked": min(stacked_t), "identical": same,
-                        "gradient_one": one, "gradient_h4": fixed, "gradient_stacked": together_g})
+                        "gradient_one": one, "gradient_h4": fixed, "gradient_stacked": together_g,
+                        "peak": peak_gflops(dtype)})
     return {"results": results, "steps": steps}
 
 
@@ -432,6 +433,12 @@ def main(argv=None) -> None:
             bound = STACK_SEEDS * one / (STACK_SEEDS * (one - fixed) + fixed)
             print(f"  the most stacking can give at {STACK_H} units: {STACK_SEEDS} x one / ({STACK_SEEDS} x (one - H4) "
                   f"+ H4) = {bound:.2f}x")
+            # whatever the scheme, bit-identical or not: a training step's matrix products at numpy's matmul peak
+            floor = matmul_flops("rnn", STACK_H) / (r["peak"] * 1e9)
+            alone_step = r["alone"] / (STACK_SEEDS * out["steps"])
+            print(f"  one training step alone takes {alone_step * 1e3:.2f} ms; its matrix products at numpy's matmul "
+                  f"peak ({r['peak']:.0f} GFLOP/s) would take {floor * 1e3:.2f} ms: no way of computing them trains "
+                  f"more than {alone_step / floor:.2f}x faster")
         return
     if args.worker == "neurosim":
         print(json.dumps(neurosim_worker(configs, args.reps, args.warmup)))
