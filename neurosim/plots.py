@@ -227,7 +227,10 @@ def trajectories(projections: dict, *, n_trials: int = 4, scores: dict | None = 
 
 def sweep_summary(rows, *, x: str, metric: str, hue: str | None = None, ax=None):
     """``metric`` against ``x`` from a sweep's rows (dicts): the mean over the rows that share ``x`` (and
-    ``hue``), i.e. over seeds, with the standard deviation as a band and the single values as dots."""
+    ``hue``), i.e. over seeds, with the seeds' range (lowest to highest) as a band and the single values as dots.
+
+    The band is the range, not mean ± sd: for a few seeds that is the spread actually seen, and it stays within
+    the values a bounded metric can take (mean + sd of R^2 values near 1 exceeds 1)."""
     ax = _axes(ax, figsize=(5, 3.4))
     groups: dict = {}
     for row in rows:
@@ -241,15 +244,15 @@ def sweep_summary(rows, *, x: str, metric: str, hue: str | None = None, ax=None)
         xs = sorted(by_x, key=lambda v: position[v])
         pos = np.array([position[v] for v in xs], dtype=float)
         mean = np.array([np.mean(by_x[v]) for v in xs])
-        std = np.array([np.std(by_x[v]) for v in xs])
+        low, high = (np.array([fn(by_x[v]) for v in xs]) for fn in (np.min, np.max))
         (line,) = ax.plot(pos, mean, "o-", ms=4, lw=1.2, label=None if label is None else f"{hue} = {label}")
-        ax.fill_between(pos, mean - std, mean + std, color=line.get_color(), alpha=0.2, lw=0)
+        ax.fill_between(pos, low, high, color=line.get_color(), alpha=0.2, lw=0)
         for p, v in zip(pos, xs):
             ax.plot(np.full(len(by_x[v]), p), by_x[v], ".", ms=2.5, color=line.get_color(), alpha=0.6)
     if not numeric:
         ax.set_xticks(range(len(xs_all)), [str(v) for v in xs_all])
     ax.set_xlabel(x)
-    ax.set_ylabel(f"{metric} (mean ± sd over seeds)")
+    ax.set_ylabel(f"{metric} (mean and range over seeds)")
     if hue and groups:
         ax.legend(frameon=False, fontsize=8)
     return ax

@@ -405,3 +405,19 @@ def test_brian2_imports_in_a_worker_thread_once_allowed_and_nothing_else_changes
                                  timeout=300).stdout.strip() for mode in ("plain", "allowed")}
     assert said["plain"].startswith("ValueError") and "main thread" in said["plain"], said
     assert said["allowed"].startswith("imported ") and said["allowed"].endswith("other refused"), said
+
+
+def test_summary_band_is_the_seeds_range_and_the_line_their_mean():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from neurosim import plots
+
+    rows = [{"delay": d, "r2": v, "seed": s} for d, vals in ((0.5, [0.9, 0.99, 1.0]), (1.0, [0.2, 0.4, 0.9]))
+            for s, v in enumerate(vals)]
+    ax = plots.sweep_summary(rows, x="delay", metric="r2")
+    (band,) = ax.collections
+    ys = band.get_paths()[0].vertices[:, 1]
+    # mean + sd of [0.9, 0.99, 1.0] is 1.004, above any R^2: the band must stop at the highest seed
+    assert np.isclose(ys.max(), 1.0) and np.isclose(ys.min(), 0.2)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [np.mean([0.9, 0.99, 1.0]), 0.5])

@@ -8,7 +8,7 @@ nothing that differs between runs (timings, hosts) is in it: the same sweep give
 ``results.jsonl`` has one line per job: id, seed, parameters, status, rows, error, timings and worker.
 
 ``summary.png`` (when the sweep has ``[plot]``): ``metric`` against the parameter ``x``, mean over seeds with the
-standard deviation as a band, one line per value of ``hue`` (:func:`neurosim.plots.sweep_summary`); ``where``
+seeds' range as a band, one line per value of ``hue`` (:func:`neurosim.plots.sweep_summary`); ``where``
 keeps only the rows whose columns equal the given values (e.g. ``where = {substrate = "ann"}``).
 """
 
