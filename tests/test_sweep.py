@@ -411,6 +411,8 @@ def test_summary_band_is_the_seeds_range_and_the_line_their_mean():
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     from neurosim import plots
 
     rows = [{"delay": d, "r2": v, "seed": s} for d, vals in ((0.5, [0.9, 0.99, 1.0]), (1.0, [0.2, 0.4, 0.9]))
@@ -421,3 +423,4 @@ def test_summary_band_is_the_seeds_range_and_the_line_their_mean():
     # mean + sd of [0.9, 0.99, 1.0] is 1.004, above any R^2: the band must stop at the highest seed
     assert np.isclose(ys.max(), 1.0) and np.isclose(ys.min(), 0.2)
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [np.mean([0.9, 0.99, 1.0]), 0.5])
+    plt.close(ax.figure)
