@@ -149,6 +149,8 @@ def test_slicing_trials_keeps_everything_together(case):
         assert np.all(part.inputs[j] == i) and np.all(part.targets[j] == i + 0.5)
         assert np.all(part.mask[j] == float(i % 2 == 0))
     assert part.dt == trials.dt
+    for k in ("inputs", "targets", "mask"):  # the selection owns its arrays: editing one leaves the other alone
+        assert not np.shares_memory(getattr(part, k), getattr(trials, k)), k
 
 
 def test_iterating_over_trials_ends_and_visits_each_trial_once():

@@ -99,7 +99,16 @@ class Trials:
                                  f"least one, e.g. trials[0:{min(B, 1)}]")
         info = {k: (v[idx] if isinstance(v, np.ndarray) and v.ndim >= 1 and len(v) == B else v)
                 for k, v in self.info.items()}
-        return Trials(self.inputs[idx], self.targets[idx], self.mask[idx], self.dt, info)
+        # a selection of validated trials is valid: built without __post_init__'s checks (a training step's
+        # minibatch would pay them every step), each array its own copy as __post_init__ would make it
+        sub = object.__new__(Trials)
+        for k in ("inputs", "targets", "mask"):
+            a = getattr(self, k)
+            picked = a[idx]
+            object.__setattr__(sub, k, picked.copy() if np.may_share_memory(picked, a) else picked)
+        object.__setattr__(sub, "dt", self.dt)
+        object.__setattr__(sub, "info", {k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in info.items()})
+        return sub
 
 
 def regression_metrics(outputs: np.ndarray, trials: Trials) -> dict:
