@@ -13,10 +13,10 @@ time, so the results do not depend on scheduling.
 
 When it pays (``python benchmarks/bptt.py --stacked``, batch 32, T = 100, one core): stacking saves numpy's fixed
 cost per call, so with numpy's time loops it helps small networks (1.2-1.7x the throughput for 8 to 32 units in
-float32, 0.9-1.1x in float64, on one machine) and not larger ones: at 64 units one network's gradient is already mostly arithmetic on data that
-stays in the core's cache, and 8 stacked networks' arrays, 8 times larger, do not (0.75-0.95x). Where the compiled
-loops run (the rate form with tanh) the gradients are computed one network at a time
-(:mod:`neurosim.ann.stacked`), so there it costs and gives about nothing (0.96-1.08x at 64 units).
+float32, 0.9-1.1x in float64, on one machine) and not larger ones: at 64 units one network's gradient is already
+mostly arithmetic on data that stays in the core's cache, and 8 stacked networks' arrays, 8 times larger, do not
+(0.75-0.95x). Where the compiled loops run (the rate form with tanh) the gradients are computed one network at a
+time (:mod:`neurosim.ann.stacked`), so there it costs and gives about nothing (0.96-1.08x at 64 units).
 """
 
 from __future__ import annotations

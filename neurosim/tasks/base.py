@@ -29,6 +29,11 @@ def primary_metric(task: "Task | None", metric: str | None = None) -> tuple[str,
     return ("accuracy", True) if task.kind == "decision" else ("nrmse", False)
 
 
+def _own(info: dict) -> dict:
+    """``info`` with every array copied, so that Trials never alias the caller's arrays."""
+    return {k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in info.items()}
+
+
 @dataclass(frozen=True, eq=False)
 class Trials:
     """A batch of trials, batch first.
@@ -62,8 +67,7 @@ class Trials:
         object.__setattr__(self, "dt", as_seconds(self.dt, "Trials.dt"))
         if not isinstance(self.info, dict):
             raise TypeError(f"Trials.info: expected a dict, got {type(self.info).__name__}")
-        object.__setattr__(self, "info", {k: np.array(v) if isinstance(v, np.ndarray) else v
-                                          for k, v in self.info.items()})
+        object.__setattr__(self, "info", _own(self.info))
 
     n_trials = property(lambda self: self.inputs.shape[0])
     n_steps = property(lambda self: self.inputs.shape[1])
@@ -107,7 +111,7 @@ class Trials:
             picked = a[idx]
             object.__setattr__(sub, k, picked.copy() if np.may_share_memory(picked, a) else picked)
         object.__setattr__(sub, "dt", self.dt)
-        object.__setattr__(sub, "info", {k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in info.items()})
+        object.__setattr__(sub, "info", _own(info))
         return sub
 
 
